@@ -1,0 +1,1 @@
+"""The HTTP edge: app factory, controllers per audience, use cases."""

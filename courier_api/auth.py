@@ -1,0 +1,69 @@
+"""Bearer JWT: who is calling and in which role.
+
+HS256 only, with the algorithm pinned so `alg: none` and algorithm confusion are refused.
+Claims: `sub` (actor id), `role`, `exp` (required), optional `iss`/`aud` when configured.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Literal, get_args
+
+import jwt
+import msgspec
+
+from courier_api.errors import NotAuthenticated, NotPermitted
+
+Role = Literal["courier", "customer", "support", "admin", "service"]
+ROLES: tuple[str, ...] = get_args(Role)
+_ALGORITHM = "HS256"
+
+
+class Principal(msgspec.Struct, frozen=True, kw_only=True):
+    role: Role
+    sub: str
+
+    def require(self, *roles: Role) -> None:
+        """Refuse (403) unless the caller has one of these roles."""
+        if self.role not in roles:
+            raise NotPermitted(f"role '{self.role}' may not do this")
+
+
+class TokenService:
+    def __init__(self, secret: str, *, issuer: str | None = None, audience: str | None = None) -> None:
+        self._secret = secret
+        self._issuer = issuer
+        self._audience = audience
+
+    def mint(self, *, role: Role, sub: str, ttl_s: int = 24 * 3600) -> str:
+        now = int(time.time())
+        claims: dict[str, object] = {"sub": sub, "role": role, "iat": now, "exp": now + ttl_s}
+        if self._issuer:
+            claims["iss"] = self._issuer
+        if self._audience:
+            claims["aud"] = self._audience
+        return jwt.encode(claims, self._secret, algorithm=_ALGORITHM)
+
+    def verify(self, authorization: str | None) -> Principal:
+        if not authorization:
+            raise NotAuthenticated("missing bearer token")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise NotAuthenticated("the Authorization header must be 'Bearer <token>'")
+        try:
+            claims = jwt.decode(
+                token.strip(),
+                self._secret,
+                algorithms=[_ALGORITHM],
+                issuer=self._issuer,
+                audience=self._audience,
+                options={"require": ["exp", "sub", "role"], "verify_aud": self._audience is not None},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise NotAuthenticated("token expired") from exc
+        except jwt.PyJWTError as exc:
+            raise NotAuthenticated("invalid token") from exc
+        role, sub = claims.get("role"), claims.get("sub")
+        if role not in ROLES or not isinstance(sub, str) or not sub or len(sub) > 128:
+            raise NotAuthenticated("token carries an unknown role or no subject")
+        return Principal(role=role, sub=sub)

@@ -1,0 +1,168 @@
+"""`courier-api`: dev (embedded stack), serve (production), migrate, token."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import signal
+import sys
+from typing import get_args
+
+import uvicorn
+
+from courier_api.app import create_app
+from courier_api.auth import Role, TokenService
+from courier_api.demo import DEMO_ACTORS, seed_demo
+from courier_api.dev_state import DevState, clear_state, read_state, write_state
+from courier_api.logging_setup import configure_logging
+from infra.database import Database
+from infra.devstack import DevStack
+from infra.devstack.stack import create_database
+from infra.errors import ConfigError
+from infra.migrate import apply_migrations
+from infra.settings import Settings, load_settings
+from infra.storage import ObjectStore
+
+DEV_BUCKET = "door-drop-evidence-dev"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="courier-api", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    dev = commands.add_parser("dev", help="run everything on a throwaway PostgreSQL and S3 server")
+    dev.add_argument("--port", type=int, default=8000)
+    serve = commands.add_parser("serve", help="production server, configured by environment variables")
+    serve.add_argument("--host", default="0.0.0.0")  # noqa: S104 - production listens on all interfaces
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    commands.add_parser("migrate", help="apply pending SQL migrations to DATABASE_URL")
+    token = commands.add_parser("token", help="mint a bearer token the running dev server accepts")
+    token.add_argument("--role", required=True, choices=get_args(Role))
+    token.add_argument("--sub", required=True)
+    token.add_argument("--ttl", type=int, default=24 * 3600, help="seconds")
+    args = parser.parse_args(argv)
+
+    try:
+        match args.command:
+            case "dev":
+                return _dev(args.port)
+            case "serve":
+                return _serve(args.host, args.port, args.workers)
+            case "migrate":
+                return _migrate()
+            case "token":
+                return _token(args.role, args.sub, args.ttl)
+    except ConfigError as exc:
+        print(f"configuration error: {exc.variable}: {exc.problem}", file=sys.stderr)
+        return 2
+    return 1
+
+
+def _serve(host: str, port: int, workers: int) -> int:
+    load_settings(os.environ)  # fail fast, naming the variable, before any worker starts
+    uvicorn.run(
+        "courier_api.asgi:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_config=None,
+        proxy_headers=True,
+    )
+    return 0
+
+
+def _migrate() -> int:
+    settings = load_settings(os.environ)
+    applied = asyncio.run(apply_migrations(settings.database_url))
+    print(f"applied migrations: {applied or 'none (already up to date)'}")
+    return 0
+
+
+def _token(role: Role, sub: str, ttl: int) -> int:
+    state = read_state()
+    secret = os.environ.get("JWT_SECRET") or (state.jwt_secret if state else None)
+    if not secret:
+        print("no running dev server (.courier-dev/state.json) and no JWT_SECRET set", file=sys.stderr)
+        return 2
+    print(TokenService(secret).mint(role=role, sub=sub, ttl_s=ttl))
+    return 0
+
+
+def _dev(port: int) -> int:
+    configure_logging("INFO")
+    stack = DevStack()
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        stack.start()
+        asyncio.run(_dev_serve(stack, port))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.stop()
+        clear_state()
+        print("dev stack stopped", file=sys.stderr)
+    return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM gets the same orderly shutdown as Ctrl-C."""
+    raise KeyboardInterrupt
+
+
+async def _dev_serve(stack: DevStack, port: int) -> None:
+    await create_database(stack.postgres.dsn, "courier")
+    database_url = stack.postgres.dsn_for("courier")
+    await apply_migrations(database_url)
+    base_url = f"http://127.0.0.1:{port}"
+    settings = Settings(
+        database_url=database_url,
+        s3_bucket=DEV_BUCKET,
+        s3_endpoint_url=stack.s3.endpoint_url,
+        jwt_secret=secrets.token_urlsafe(48),
+        public_base_url=base_url,
+    )
+    access_key, secret_key = stack.s3_credentials
+    store = ObjectStore(
+        bucket=DEV_BUCKET,
+        endpoint_url=stack.s3.endpoint_url,
+        region=settings.s3_region,
+        access_key=access_key,
+        secret_key=secret_key,
+    )
+    await store.ensure_bucket()
+    db = await Database.connect(database_url, min_size=1, max_size=2)
+    try:
+        order_ids = await seed_demo(db)
+    finally:
+        await db.close()
+    write_state(
+        DevState(
+            base_url=base_url,
+            database_url=database_url,
+            s3_endpoint_url=stack.s3.endpoint_url,
+            s3_bucket=DEV_BUCKET,
+            jwt_secret=settings.jwt_secret,
+            pid=os.getpid(),
+        )
+    )
+    tokens = TokenService(settings.jwt_secret)
+    lines = [
+        f"Door-drop dev server: {base_url}",
+        f"OpenAPI UI: {base_url}/schema/swagger",
+        f"Demo orders: {', '.join(order_ids)}",
+        "Tokens (valid 24 h):",
+    ]
+    lines += [
+        f"  {role:9} sub={sub:13} {tokens.mint(role=role, sub=sub)}"  # type: ignore[arg-type]
+        for role, sub in DEMO_ACTORS.items()
+    ]
+    print("\n".join(lines), flush=True)
+    app = create_app(settings, s3_credentials=stack.s3_credentials)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, access_log=False, log_config=None)
+    )
+    await server.serve()

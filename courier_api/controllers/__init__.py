@@ -1,0 +1,10 @@
+"""Controllers per audience. Handlers decode a struct, call one use case, return a struct."""
+
+from __future__ import annotations
+
+from litestar.types import ControllerRouterHandler
+
+from courier_api.controllers.health import HealthController
+from courier_api.controllers.service import ServiceOrdersController
+
+ROUTE_HANDLERS: list[ControllerRouterHandler] = [HealthController, ServiceOrdersController]

@@ -1,0 +1,11 @@
+"""Path parameters shared by the controllers, validated before any handler runs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar.params import Parameter
+
+ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
+
+OrderId = Annotated[str, Parameter(description="The upstream order id", pattern=ID_PATTERN, max_length=64)]

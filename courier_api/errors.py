@@ -1,0 +1,74 @@
+"""Domain errors raised by use cases. They have names, not HTTP statuses: `problems.py` maps them.
+
+Error tree:
+    DomainError
+    ├── NotAuthenticated        no, malformed, badly signed or expired credentials
+    ├── NotPermitted            authenticated, but the role may not do this
+    ├── InvalidInput            a value is well-formed JSON but not acceptable (names the field)
+    ├── NotFound                no such object, or not the caller's (never reveal which)
+    ├── Conflict                the object's state forbids the change (e.g. replace after delivery)
+    ├── NotEligible             door drop refused; carries every reason
+    ├── IdempotencyMismatch     an Idempotency-Key reused with a different request
+    ├── RateLimited             too many requests; carries retry_after_s
+    └── TemporarilyUnavailable  a dependency (database, storage) is down; carries retry_after_s
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotAuthenticated(DomainError):
+    pass
+
+
+class NotPermitted(DomainError):
+    pass
+
+
+class InvalidInput(DomainError):
+    def __init__(self, detail: str, *, field: str | None = None, code: str | None = None) -> None:
+        super().__init__(detail)
+        self.field = field
+        self.code = code
+
+
+class NotFound(DomainError):
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what} not found")
+        self.what = what
+
+
+class Conflict(DomainError):
+    def __init__(self, detail: str, *, code: str) -> None:
+        super().__init__(detail)
+        self.code = code
+
+
+class NotEligible(DomainError):
+    def __init__(self, detail: str, *, reasons: list[dict[str, Any]], policy_version: int | None) -> None:
+        super().__init__(detail)
+        self.reasons = reasons
+        self.policy_version = policy_version
+
+
+class IdempotencyMismatch(DomainError):
+    pass
+
+
+class RateLimited(DomainError):
+    def __init__(self, detail: str, *, retry_after_s: int) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s
+
+
+class TemporarilyUnavailable(DomainError):
+    def __init__(self, detail: str, *, retry_after_s: int = 5) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s

@@ -1,0 +1,170 @@
+"""The one table that turns errors into RFC 9457 problem+json answers with stable codes."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from courier_api.errors import (
+    Conflict,
+    DomainError,
+    IdempotencyMismatch,
+    InvalidInput,
+    NotAuthenticated,
+    NotEligible,
+    NotFound,
+    NotPermitted,
+    RateLimited,
+    TemporarilyUnavailable,
+)
+from courier_api.schemas.problems import InvalidParam, Problem
+from infra.errors import DatabaseUnavailable, StorageUnavailable
+from photo_pipeline.errors import InvalidPhoto
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+_log = logging.getLogger("courier_api.errors")
+
+# Domain error -> (status, code, title). Codes are a public contract: never rename one.
+_DOMAIN: dict[type[DomainError], tuple[int, str, str]] = {
+    NotAuthenticated: (401, "auth.unauthenticated", "Authentication required"),
+    NotPermitted: (403, "auth.forbidden", "Not allowed for this role"),
+    InvalidInput: (422, "request.unprocessable", "The request cannot be processed"),
+    NotFound: (404, "not_found", "Not found"),
+    Conflict: (409, "conflict", "Conflicts with the current state"),
+    NotEligible: (409, "door_drop.not_eligible", "Door drop is not available for this order"),
+    IdempotencyMismatch: (422, "idempotency.key_reused", "Idempotency-Key reused with a different request"),
+    RateLimited: (429, "rate_limited", "Too many requests"),
+    TemporarilyUnavailable: (503, "service.unavailable", "Temporarily unavailable"),
+}
+
+_HTTP_CODES = {
+    400: "request.invalid",
+    401: "auth.unauthenticated",
+    403: "auth.forbidden",
+    404: "route.not_found",
+    405: "method.not_allowed",
+    413: "request.too_large",
+    415: "media_type.unsupported",
+    429: "rate_limited",
+}
+_FIELD_IN_MESSAGE = re.compile(r"at `\$\.?([^`]*)`")
+
+
+def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> Response[Problem]:
+    return Response(problem, status_code=problem.status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def _problem(status: int, code: str, title: str, request: Request[Any, Any, Any], **extra: Any) -> Problem:
+    return Problem(
+        type=f"urn:door-drop:problem:{code}",
+        title=title,
+        status=status,
+        code=code,
+        instance=request.url.path,
+        **extra,
+    )
+
+
+def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Problem]:
+    status, code, title = next(
+        (value for cls, value in _DOMAIN.items() if isinstance(exc, cls)), (500, "internal.error", "Error")
+    )
+    extra: dict[str, Any] = {"detail": exc.detail}
+    headers: dict[str, str] = {}
+    match exc:
+        case NotFound(what=what):
+            code = f"{what}.not_found"
+        case Conflict(code=conflict_code) | InvalidInput(code=str() as conflict_code):
+            code = conflict_code
+        case NotEligible(reasons=reasons, policy_version=version):
+            extra["reasons"] = reasons
+            extra["policy_version"] = version
+        case RateLimited(retry_after_s=seconds) | TemporarilyUnavailable(retry_after_s=seconds):
+            headers["Retry-After"] = str(seconds)
+            extra["retry_after"] = seconds
+        case NotAuthenticated():
+            headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, InvalidInput) and exc.field:
+        extra["invalid_params"] = [InvalidParam(name=exc.field, reason=exc.detail)]
+    return problem_response(_problem(status, code, title, request, **extra), headers)
+
+
+def handle_invalid_photo(request: Request[Any, Any, Any], exc: InvalidPhoto) -> Response[Problem]:
+    return problem_response(
+        _problem(422, exc.code, "The photo cannot be accepted", request, detail=exc.detail)
+    )
+
+
+def handle_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    code = "storage.unavailable" if isinstance(exc, StorageUnavailable) else "database.unavailable"
+    _log.warning("dependency unavailable: %s", type(exc).__name__)
+    problem = _problem(
+        503,
+        code,
+        "A dependency is temporarily unavailable",
+        request,
+        detail="Retry shortly; nothing was changed.",
+        retry_after=5,
+    )
+    return problem_response(problem, {"Retry-After": "5"})
+
+
+def handle_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Problem]:
+    params = [_invalid_param(item) for item in (exc.extra if isinstance(exc.extra, list) else [])]
+    detail = "; ".join(f"{p.name}: {p.reason}" for p in params) or exc.detail
+    problem = _problem(
+        400, "request.invalid", "Invalid request", request, detail=detail, invalid_params=params or None
+    )
+    return problem_response(problem)
+
+
+def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
+    status = exc.status_code
+    code = _HTTP_CODES.get(status, f"http.{status}")
+    headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() in {"allow", "retry-after"}}
+    detail = exc.detail if status < 500 else "internal error"
+    return problem_response(
+        _problem(status, code, detail if status < 500 else "Server error", request, detail=detail), headers
+    )
+
+
+def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    _log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem_response(
+        _problem(
+            500,
+            "internal.error",
+            "Server error",
+            request,
+            detail="An unexpected error occurred; it has been logged.",
+        )
+    )
+
+
+def _invalid_param(item: Any) -> InvalidParam:
+    if not isinstance(item, dict):
+        return InvalidParam(name="body", reason=str(item))
+    message = str(item.get("message", ""))
+    key = item.get("key")
+    match = _FIELD_IN_MESSAGE.search(message)
+    if match:
+        name = match[1] or "body"
+        message = message[: match.start()].rstrip(" -")
+    else:
+        name = str(key) if key else "body"
+    return InvalidParam(name=name, reason=message)
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    DomainError: handle_domain_error,
+    InvalidPhoto: handle_invalid_photo,
+    DatabaseUnavailable: handle_unavailable,
+    StorageUnavailable: handle_unavailable,
+    ValidationException: handle_validation,
+    HTTPException: handle_http,
+    Exception: handle_unexpected,
+}

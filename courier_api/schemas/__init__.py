@@ -1,0 +1,1 @@
+"""Wire structs: camelCase JSON, constraints in the types."""

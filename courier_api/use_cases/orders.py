@@ -1,0 +1,67 @@
+"""Orders from the upstream system: upsert, assign a courier, read back."""
+
+from __future__ import annotations
+
+import msgspec
+
+from courier_api.auth import Principal, Role
+from courier_api.errors import Conflict, NotFound
+from courier_api.schemas.orders import OrderSnapshot, OrderView
+from infra.repositories import UnitOfWork
+from infra.repositories.orders import OrderRecord
+
+STAFF_READERS: tuple[Role, ...] = ("service", "support", "admin")
+
+
+def order_view(record: OrderRecord) -> OrderView:
+    return OrderView(
+        order_id=record.order_id,
+        order=msgspec.convert(record.snapshot, OrderSnapshot),
+        courier_id=record.courier_id,
+        status=record.status,
+        door_drop_enabled=record.door_drop_enabled,
+        delivered_at=record.delivered_at,
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+    )
+
+
+async def upsert_order(
+    uow: UnitOfWork, principal: Principal, order_id: str, snapshot: OrderSnapshot
+) -> tuple[OrderView, bool]:
+    """Create or replace an order snapshot; a delivered order is frozen."""
+    principal.require("service")
+    existing = await uow.orders.get(order_id, for_update=True)
+    if existing is not None and existing.status != "pending":
+        raise Conflict(
+            "the order was already delivered; its snapshot can no longer change",
+            code="order.already_delivered",
+        )
+    record, created = await uow.orders.upsert(
+        order_id=order_id,
+        customer_id=snapshot.customer.id,
+        city=snapshot.city,
+        label_code=snapshot.label_code,
+        snapshot=msgspec.to_builtins(snapshot),
+    )
+    return order_view(record), created
+
+
+async def assign_courier(uow: UnitOfWork, principal: Principal, order_id: str, courier_id: str) -> OrderView:
+    principal.require("service")
+    existing = await uow.orders.get(order_id, for_update=True)
+    if existing is None:
+        raise NotFound("order")
+    if existing.status != "pending":
+        raise Conflict("the order was already delivered", code="order.already_delivered")
+    record = await uow.orders.assign_courier(order_id, courier_id)
+    assert record is not None
+    return order_view(record)
+
+
+async def read_order(uow: UnitOfWork, principal: Principal, order_id: str) -> OrderView:
+    principal.require(*STAFF_READERS)
+    record = await uow.orders.get(order_id)
+    if record is None:
+        raise NotFound("order")
+    return order_view(record)

@@ -1,0 +1,72 @@
+"""Orders: upstream snapshots and the delivery state we own."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+import msgspec
+
+from infra.repositories.connection import Connection
+
+DeliveryStatus = Literal["pending", "left_at_door"]
+
+
+class OrderRecord(msgspec.Struct, frozen=True, kw_only=True):
+    order_id: str
+    customer_id: str
+    courier_id: str | None
+    city: str
+    label_code: str
+    snapshot: dict[str, Any]
+    status: DeliveryStatus
+    door_drop_enabled: bool
+    delivered_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+_COLUMNS = (
+    "order_id, customer_id, courier_id, city, label_code, snapshot, status,"
+    " door_drop_enabled, delivered_at, created_at, updated_at"
+)
+
+
+class OrderRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    async def get(self, order_id: str, *, for_update: bool = False) -> OrderRecord | None:
+        lock = " for update" if for_update else ""
+        row = await self._conn.fetchrow(f"select {_COLUMNS} from orders where order_id = $1{lock}", order_id)  # noqa: S608
+        return None if row is None else msgspec.convert(row, OrderRecord)
+
+    async def upsert(
+        self, *, order_id: str, customer_id: str, city: str, label_code: str, snapshot: dict[str, Any]
+    ) -> tuple[OrderRecord, bool]:
+        """Insert or replace the snapshot; returns the record and whether it was created."""
+        row = await self._conn.fetchrow(
+            f"""
+            insert into orders (order_id, customer_id, city, label_code, snapshot)
+            values ($1, $2, $3, $4, $5)
+            on conflict (order_id) do update
+               set customer_id = excluded.customer_id, city = excluded.city,
+                   label_code = excluded.label_code, snapshot = excluded.snapshot, updated_at = now()
+            returning {_COLUMNS}, (xmax = 0) as created
+            """,  # noqa: S608
+            order_id,
+            customer_id,
+            city,
+            label_code,
+            snapshot,
+        )
+        assert row is not None
+        return msgspec.convert(row, OrderRecord), bool(row["created"])
+
+    async def assign_courier(self, order_id: str, courier_id: str) -> OrderRecord | None:
+        row = await self._conn.fetchrow(
+            f"update orders set courier_id = $2, updated_at = now() where order_id = $1 returning {_COLUMNS}",  # noqa: S608
+            order_id,
+            courier_id,
+        )
+        return None if row is None else msgspec.convert(row, OrderRecord)

@@ -1,0 +1,94 @@
+"""Settings: a frozen struct converted from the environment at start-up.
+
+A missing or invalid value stops the start with the variable's name (ConfigError).
+Nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated
+
+import msgspec
+
+from infra.errors import ConfigError
+
+PositiveInt = Annotated[int, msgspec.Meta(gt=0)]
+PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
+Fraction = Annotated[float, msgspec.Meta(gt=0, lt=1)]
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    database_url: str
+    s3_bucket: str
+    jwt_secret: Annotated[str, msgspec.Meta(min_length=32)]
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    db_pool_min: PositiveInt = 2
+    db_pool_max: PositiveInt = 10
+    max_json_body_bytes: PositiveInt = 1_000_000
+    max_photo_bytes: PositiveInt = 15_000_000
+    max_photo_pixels: PositiveInt = 50_000_000
+    capture_session_ttl_s: PositiveInt = 12 * 3600
+    capture_clock_skew_s: PositiveInt = 120
+    gps_radius_m: PositiveFloat = 150.0
+    label_min_share: Fraction = 0.02
+    label_max_share: Fraction = 0.15
+    verify_workers: PositiveInt = 2
+    photo_url_ttl_s: PositiveInt = 300
+    claim_window_days: PositiveInt = 14
+    evidence_retention_days: PositiveInt = 180
+    public_base_url: str = "http://127.0.0.1:8000"
+    log_level: str = "INFO"
+
+
+# Environment variable -> settings field. Only these are read; everything else has a default.
+_ENV_FIELDS: dict[str, str] = {
+    "DATABASE_URL": "database_url",
+    "S3_BUCKET": "s3_bucket",
+    "S3_ENDPOINT_URL": "s3_endpoint_url",
+    "AWS_REGION": "s3_region",
+    "JWT_SECRET": "jwt_secret",
+    "JWT_ISSUER": "jwt_issuer",
+    "JWT_AUDIENCE": "jwt_audience",
+    "DB_POOL_MIN": "db_pool_min",
+    "DB_POOL_MAX": "db_pool_max",
+    "MAX_PHOTO_BYTES": "max_photo_bytes",
+    "MAX_PHOTO_PIXELS": "max_photo_pixels",
+    "CAPTURE_SESSION_TTL_S": "capture_session_ttl_s",
+    "CAPTURE_CLOCK_SKEW_S": "capture_clock_skew_s",
+    "GPS_RADIUS_M": "gps_radius_m",
+    "LABEL_MIN_SHARE": "label_min_share",
+    "LABEL_MAX_SHARE": "label_max_share",
+    "VERIFY_WORKERS": "verify_workers",
+    "PHOTO_URL_TTL_S": "photo_url_ttl_s",
+    "CLAIM_WINDOW_DAYS": "claim_window_days",
+    "EVIDENCE_RETENTION_DAYS": "evidence_retention_days",
+    "PUBLIC_BASE_URL": "public_base_url",
+    "LOG_LEVEL": "log_level",
+}
+_FIELD_TO_ENV = {field: env for env, field in _ENV_FIELDS.items()}
+_REQUIRED = ("DATABASE_URL", "S3_BUCKET", "JWT_SECRET")
+
+
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Build Settings from environment variables; fail fast naming the variable."""
+    for name in _REQUIRED:
+        if not environ.get(name):
+            raise ConfigError(name, "is required but not set")
+    raw = {field: environ[env] for env, field in _ENV_FIELDS.items() if environ.get(env)}
+    try:
+        # strict=False lets "10" become 10: environment values are always strings.
+        return msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(_variable_in(str(exc)), str(exc)) from exc
+
+
+def _variable_in(message: str) -> str:
+    # msgspec reports the path as `$.field_name`; map it back to the variable the operator set.
+    for field, env in _FIELD_TO_ENV.items():
+        if f"`$.{field}`" in message:
+            return env
+    return "environment"

@@ -1,0 +1,162 @@
+"""S3 object storage for photo evidence and customer copies.
+
+boto3 is blocking, so every call runs on a worker thread. The client is built in the app's
+lifespan, never at import time. Checksums are sent explicitly (boto3 >= 1.36 would otherwise add
+its own CRC to every upload) so the stored object carries the SHA-256 we record in PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from typing import Any
+
+import boto3
+import botocore.exceptions
+from botocore.config import Config
+
+from infra.errors import EvidenceExists, StorageUnavailable
+
+_RETRYABLE_CODES = {"InternalError", "ServiceUnavailable", "SlowDown", "RequestTimeout", "503", "500"}
+
+
+class ObjectStore:
+    """A bucket, seen through the operations the product needs."""
+
+    def __init__(
+        self,
+        *,
+        bucket: str,
+        endpoint_url: str | None,
+        region: str,
+        access_key: str | None = None,
+        secret_key: str | None = None,
+        max_pool_connections: int = 32,
+    ) -> None:
+        self.bucket = bucket
+        config = Config(
+            region_name=region,
+            signature_version="s3v4",
+            s3={"addressing_style": "path"},
+            retries={"max_attempts": 2, "mode": "standard"},
+            connect_timeout=3,
+            read_timeout=20,
+            max_pool_connections=max_pool_connections,
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+        )
+        # Credentials come from boto3's usual chain unless given (the dev stack gives them).
+        self._client: Any = boto3.session.Session().client(
+            "s3",
+            endpoint_url=endpoint_url,
+            aws_access_key_id=access_key,
+            aws_secret_access_key=secret_key,
+            config=config,
+        )
+
+    async def ensure_bucket(self) -> None:
+        def create() -> None:
+            try:
+                self._client.head_bucket(Bucket=self.bucket)
+            except botocore.exceptions.ClientError:
+                self._client.create_bucket(Bucket=self.bucket)
+
+        await self._call(create)
+
+    async def reachable(self) -> bool:
+        try:
+            await self._call(lambda: self._client.head_bucket(Bucket=self.bucket))
+        except StorageUnavailable:
+            return False
+        return True
+
+    async def put_new(self, key: str, data: bytes, *, sha256_hex: str, content_type: str) -> None:
+        """Store an object that must not exist yet (evidence is never overwritten)."""
+        checksum = base64.b64encode(bytes.fromhex(sha256_hex)).decode()
+
+        def put() -> None:
+            self._client.put_object(
+                Bucket=self.bucket,
+                Key=key,
+                Body=data,
+                ContentType=content_type,
+                ChecksumSHA256=checksum,
+                IfNoneMatch="*",
+                Metadata={"sha256": sha256_hex},
+            )
+
+        try:
+            await self._call(put)
+        except _PreconditionFailed as exc:
+            raise EvidenceExists(key) from exc
+
+    async def sha256_of(self, key: str) -> str | None:
+        """The SHA-256 recorded with the object, or None if there is no such object."""
+
+        def head() -> str | None:
+            try:
+                answer = self._client.head_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")
+            except botocore.exceptions.ClientError as exc:
+                if _code(exc) in {"404", "NoSuchKey", "NotFound"}:
+                    return None
+                raise
+            value = answer.get("Metadata", {}).get("sha256")
+            return str(value) if value else None
+
+        found: str | None = await self._call(head)
+        return found
+
+    async def get(self, key: str) -> bytes | None:
+        def fetch() -> bytes | None:
+            try:
+                answer = self._client.get_object(Bucket=self.bucket, Key=key)
+            except botocore.exceptions.ClientError as exc:
+                if _code(exc) in {"404", "NoSuchKey", "NotFound"}:
+                    return None
+                raise
+            body: bytes = answer["Body"].read()
+            return body
+
+        body: bytes | None = await self._call(fetch)
+        return body
+
+    async def delete(self, key: str) -> None:
+        await self._call(lambda: self._client.delete_object(Bucket=self.bucket, Key=key))
+
+    async def list_keys(self, prefix: str) -> list[str]:
+        def listing() -> list[str]:
+            keys: list[str] = []
+            paginator = self._client.get_paginator("list_objects_v2")
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                keys.extend(item["Key"] for item in page.get("Contents", []))
+            return keys
+
+        keys: list[str] = await self._call(listing)
+        return keys
+
+    def presigned_get_url(self, key: str, *, ttl_s: int) -> str:
+        """A short-lived GET URL. Pure computation (no request), so no thread needed."""
+        url: str = self._client.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=ttl_s
+        )
+        return url
+
+    async def _call(self, func: Any) -> Any:
+        try:
+            return await asyncio.to_thread(func)
+        except botocore.exceptions.ClientError as exc:
+            if _code(exc) in {"PreconditionFailed", "412", "ConditionalRequestConflict"}:
+                raise _PreconditionFailed(str(exc)) from exc
+            if _code(exc) in _RETRYABLE_CODES:
+                raise StorageUnavailable(str(exc)) from exc
+            raise
+        except (botocore.exceptions.BotoCoreError, OSError) as exc:
+            raise StorageUnavailable(str(exc)) from exc
+
+
+class _PreconditionFailed(Exception):
+    pass
+
+
+def _code(exc: botocore.exceptions.ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
