@@ -42,6 +42,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     evidence_retention_days: PositiveInt = 180
     public_base_url: str = "http://127.0.0.1:8000"
     log_level: str = "INFO"
+    # Notifications (outbox worker). A channel without its settings is skipped, never an error.
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    smtp_host: str | None = None
+    smtp_port: PositiveInt = 25
+    smtp_from: str = "no-reply@door-drop.local"
+    outbox_max_attempts: PositiveInt = 8
+    outbox_backoff_base_s: PositiveFloat = 2.0
+    outbox_backoff_max_s: PositiveFloat = 600.0
+    outbox_poll_interval_s: PositiveFloat = 1.0
 
 
 # Environment variable -> settings field. Only these are read; everything else has a default.
@@ -68,6 +78,15 @@ _ENV_FIELDS: dict[str, str] = {
     "EVIDENCE_RETENTION_DAYS": "evidence_retention_days",
     "PUBLIC_BASE_URL": "public_base_url",
     "LOG_LEVEL": "log_level",
+    "WEBHOOK_URL": "webhook_url",
+    "WEBHOOK_SECRET": "webhook_secret",
+    "SMTP_HOST": "smtp_host",
+    "SMTP_PORT": "smtp_port",
+    "SMTP_FROM": "smtp_from",
+    "OUTBOX_MAX_ATTEMPTS": "outbox_max_attempts",
+    "OUTBOX_BACKOFF_BASE_S": "outbox_backoff_base_s",
+    "OUTBOX_BACKOFF_MAX_S": "outbox_backoff_max_s",
+    "OUTBOX_POLL_INTERVAL_S": "outbox_poll_interval_s",
 }
 _FIELD_TO_ENV = {field: env for env, field in _ENV_FIELDS.items()}
 _REQUIRED = ("DATABASE_URL", "S3_BUCKET", "JWT_SECRET")
