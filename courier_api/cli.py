@@ -1,4 +1,4 @@
-"""`courier-api`: dev (embedded stack), serve (production), migrate, token."""
+"""`courier-api`: dev (embedded stack), serve (production), worker (notifications), migrate, token."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ import uvicorn
 
 from courier_api.app import create_app
 from courier_api.auth import Role, TokenService
-from courier_api.demo import DEMO_ACTORS, seed_demo
+from courier_api.demo import DEMO_ACTORS, seed_demo, seed_policies
 from courier_api.dev_state import DevState, clear_state, read_state, write_state
 from courier_api.logging_setup import configure_logging
+from courier_api.notifications.worker import run_worker
 from infra.database import Database
 from infra.devstack import DevStack
 from infra.devstack.stack import create_database
@@ -37,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="0.0.0.0")  # noqa: S104 - production listens on all interfaces
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    commands.add_parser("worker", help="deliver outbox notifications, configured by environment variables")
     commands.add_parser("migrate", help="apply pending SQL migrations to DATABASE_URL")
     token = commands.add_parser("token", help="mint a bearer token the running dev server accepts")
     token.add_argument("--role", required=True, choices=get_args(Role))
@@ -50,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
                 return _dev(args.port)
             case "serve":
                 return _serve(args.host, args.port, args.workers)
+            case "worker":
+                return _worker()
             case "migrate":
                 return _migrate()
             case "token":
@@ -73,6 +77,22 @@ def _serve(host: str, port: int, workers: int) -> int:
         proxy_headers=True,
     )
     return 0
+
+
+def _worker() -> int:
+    settings = load_settings(os.environ)
+    configure_logging(settings.log_level)
+    asyncio.run(_work_until_signalled(settings))
+    return 0
+
+
+async def _work_until_signalled(settings: Settings) -> None:
+    # SIGINT/SIGTERM only set the event: the batch being sent finishes and its outcome is recorded.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await run_worker(settings, stop)
 
 
 def _migrate() -> int:
@@ -136,6 +156,7 @@ async def _dev_serve(stack: DevStack, port: int) -> None:
     await store.ensure_bucket()
     db = await Database.connect(database_url, min_size=1, max_size=2)
     try:
+        await seed_policies(db)
         order_ids = await seed_demo(db)
     finally:
         await db.close()
@@ -165,4 +186,10 @@ async def _dev_serve(stack: DevStack, port: int) -> None:
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, access_log=False, log_config=None)
     )
-    await server.serve()
+    stop_worker = asyncio.Event()
+    worker = asyncio.create_task(run_worker(settings, stop_worker))
+    try:
+        await server.serve()
+    finally:
+        stop_worker.set()
+        await worker

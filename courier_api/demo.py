@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import msgspec
 
 from courier_api.schemas.orders import Address, Customer, Item, OrderSnapshot
+from eligibility import rollout_timeline
 from infra.database import Database
+
+# The demo and the tests replay the real rollout from this day, so "now" falls in its last step.
+ROLLOUT_START = date(2026, 1, 12)
 
 DEMO_ACTORS: dict[str, str] = {
     "courier": "courier-1",
@@ -69,3 +75,19 @@ async def seed_demo(db: Database) -> list[str]:
             )
             await uow.orders.assign_courier(order_id, DEMO_ACTORS["courier"])
     return list(demo_orders())
+
+
+async def seed_policies(db: Database, start: date = ROLLOUT_START) -> list[int]:
+    """Publish the rollout timeline unless some policy exists already; returns the versions stored."""
+    async with db.transaction() as uow:
+        if await uow.policies.latest_version():
+            return []
+        stored = [
+            await uow.policies.add(
+                effective_from=version.policy.effective_from,
+                document=msgspec.to_builtins(version.policy),
+                created_by="seed",
+            )
+            for version in rollout_timeline(start)
+        ]
+    return [row.version for row in stored]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from courier_api.auth import TokenService
+from courier_api.use_cases.policy_catalog import PolicyCatalog
 from infra.database import Database
 from infra.settings import Settings
 from infra.storage import ObjectStore
@@ -16,3 +19,8 @@ class AppServices:
     db: Database
     store: ObjectStore
     tokens: TokenService
+    catalog: PolicyCatalog = field(default_factory=PolicyCatalog)
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    def now(self) -> datetime:
+        return self.clock()

@@ -14,6 +14,7 @@ from litestar.testing import AsyncTestClient
 
 from courier_api.app import create_app
 from courier_api.auth import Role, TokenService
+from courier_api.demo import seed_policies
 from infra.database import Database
 from infra.devstack import DevStack
 from infra.devstack.stack import create_database
@@ -72,7 +73,13 @@ async def db(settings: Settings) -> AsyncIterator[Database]:
 
 
 @pytest.fixture(scope="session")
-def app(settings: Settings, dev_stack: DevStack, store: ObjectStore) -> Litestar:
+async def rollout(db: Database) -> list[int]:
+    """The real rollout timeline from ROLLOUT_START; now falls in its last step (50,000 RUB everywhere)."""
+    return await seed_policies(db)
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings, dev_stack: DevStack, store: ObjectStore, rollout: list[int]) -> Litestar:
     return create_app(settings, s3_credentials=dev_stack.s3_credentials)
 
 

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from litestar.types import ControllerRouterHandler
 
+from courier_api.controllers.admin import AdminPoliciesController
+from courier_api.controllers.eligibility import EligibilityController
 from courier_api.controllers.health import HealthController
 from courier_api.controllers.service import ServiceOrdersController
+from courier_api.controllers.support_outbox import SupportOutboxController
 
-ROUTE_HANDLERS: list[ControllerRouterHandler] = [HealthController, ServiceOrdersController]
+ROUTE_HANDLERS: list[ControllerRouterHandler] = [
+    HealthController,
+    ServiceOrdersController,
+    EligibilityController,
+    AdminPoliciesController,
+    SupportOutboxController,
+]

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from infra.repositories.capture import (
+    AttemptRepository,
+    DeviceRepository,
+    IdempotencyRepository,
+    SessionRepository,
+)
 from infra.repositories.connection import Connection
 from infra.repositories.orders import OrderRepository
+from infra.repositories.outbox import OutboxRepository
+from infra.repositories.policies import BarRepository, DecisionRepository, PolicyRepository
 
 
 class UnitOfWork:
@@ -17,3 +25,35 @@ class UnitOfWork:
     @cached_property
     def orders(self) -> OrderRepository:
         return OrderRepository(self._conn)
+
+    @cached_property
+    def outbox(self) -> OutboxRepository:
+        return OutboxRepository(self._conn)
+
+    @cached_property
+    def policies(self) -> PolicyRepository:
+        return PolicyRepository(self._conn)
+
+    @cached_property
+    def bars(self) -> BarRepository:
+        return BarRepository(self._conn)
+
+    @cached_property
+    def decisions(self) -> DecisionRepository:
+        return DecisionRepository(self._conn)
+
+    @cached_property
+    def devices(self) -> DeviceRepository:
+        return DeviceRepository(self._conn)
+
+    @cached_property
+    def sessions(self) -> SessionRepository:
+        return SessionRepository(self._conn)
+
+    @cached_property
+    def attempts(self) -> AttemptRepository:
+        return AttemptRepository(self._conn)
+
+    @cached_property
+    def idempotency(self) -> IdempotencyRepository:
+        return IdempotencyRepository(self._conn)

@@ -70,3 +70,34 @@ class OrderRepository:
             courier_id,
         )
         return None if row is None else msgspec.convert(row, OrderRecord)
+
+    async def set_door_drop(self, order_id: str, enabled: bool) -> OrderRecord:
+        row = await self._conn.fetchrow(
+            f"""
+            update orders set door_drop_enabled = $2, updated_at = now()
+             where order_id = $1 returning {_COLUMNS}
+            """,  # noqa: S608
+            order_id,
+            enabled,
+        )
+        assert row is not None
+        return msgspec.convert(row, OrderRecord)
+
+    async def created_between(
+        self, start: datetime, end: datetime, *, after: tuple[datetime, str] | None = None, limit: int = 1000
+    ) -> list[OrderRecord]:
+        """One page of orders created in [start, end), in (created_at, order_id) order (keyset paging)."""
+        after_at, after_id = after if after else (start, "")
+        rows = await self._conn.fetch(
+            f"""
+            select {_COLUMNS} from orders
+             where created_at >= $1 and created_at < $2 and (created_at, order_id) > ($3, $4)
+             order by created_at, order_id limit $5
+            """,  # noqa: S608
+            start,
+            end,
+            after_at,
+            after_id,
+            limit,
+        )
+        return [msgspec.convert(row, OrderRecord) for row in rows]

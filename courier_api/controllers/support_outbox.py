@@ -1,0 +1,39 @@
+"""Support: notifications that could not be delivered, and retrying them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, get, post
+from litestar.params import Parameter
+
+from courier_api.dependencies import Caller, Services
+from courier_api.schemas.outbox import DeadLetters, OutboxEntryView
+from courier_api.use_cases import outbox
+
+
+class SupportOutboxController(Controller):
+    path = "/v1/support/outbox"
+    tags = ["support"]  # noqa: RUF012
+
+    @get("/dead")
+    async def dead_letters(
+        self,
+        principal: Caller,
+        services: Services,
+        limit: Annotated[int, Parameter(ge=1, le=500, description="Most rows to return")] = 100,
+    ) -> DeadLetters:
+        """Notifications the worker gave up on, newest first, with counts per status."""
+        async with services.db.transaction() as uow:
+            return await outbox.list_dead_letters(uow, principal, limit=limit)
+
+    @post("/{entry_id:int}/retry", status_code=200)
+    async def retry(
+        self,
+        entry_id: Annotated[int, Parameter(ge=1, description="The outbox row id")],
+        principal: Caller,
+        services: Services,
+    ) -> OutboxEntryView:
+        """Put one dead letter back in the queue with a fresh attempt budget."""
+        async with services.db.transaction() as uow:
+            return await outbox.retry_dead_letter(uow, principal, entry_id, now=services.now())

@@ -1,0 +1,76 @@
+"""Eligibility on the wire: checks, door-drop state, policy versions and what-if answers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+
+from courier_api.schemas.common import WireStruct
+from courier_api.schemas.orders import OrderSnapshot
+from eligibility import Policy
+
+
+class ReasonView(WireStruct):
+    code: str
+    message: str
+    messages: dict[str, str]
+    sku: str | None = None
+    category: str | None = None
+    attribute: str | None = None
+    limit: int | None = None
+    actual: int | None = None
+
+
+class DecisionView(WireStruct):
+    eligible: bool
+    reasons: list[ReasonView]
+    policy_version: int | None
+    evaluated_at: datetime
+
+
+class EligibilityCheck(WireStruct):
+    order: OrderSnapshot
+    at: Annotated[datetime, msgspec.Meta(tz=True)] | None = None
+
+
+class DoorDropChoice(WireStruct):
+    enabled: bool
+
+
+class DoorDropView(WireStruct):
+    order_id: str
+    enabled: bool
+    # True when the customer opted in AND the order is eligible now: the courier leaves it at the door.
+    active: bool
+    decision: DecisionView
+
+
+class PolicyVersionView(WireStruct):
+    version: int
+    policy: Policy
+    created_by: str
+    created_at: datetime
+
+
+class WhatIfRequest(WireStruct):
+    draft: Policy
+    created_from: Annotated[datetime, msgspec.Meta(tz=True)]
+    created_to: Annotated[datetime, msgspec.Meta(tz=True)]
+
+
+class WhatIfCity(WireStruct):
+    city: str
+    orders: int
+    eligible_under_draft: int
+    eligible_in_force: int
+    refusals_under_draft: dict[str, int]
+    refusals_in_force: dict[str, int]
+
+
+class WhatIfAnswer(WireStruct):
+    orders: int
+    eligible_under_draft: int
+    eligible_in_force: int
+    cities: list[WhatIfCity]

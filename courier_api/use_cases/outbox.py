@@ -1,0 +1,51 @@
+"""Support's view of undeliverable notifications, and putting one back in the queue."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from courier_api.auth import Principal, Role
+from courier_api.errors import Conflict, NotFound
+from courier_api.schemas.outbox import DeadLetters, OutboxEntryView
+from infra.repositories import UnitOfWork
+from infra.repositories.outbox import OutboxEntry
+
+OUTBOX_STAFF: tuple[Role, ...] = ("support", "admin")
+
+
+def entry_view(entry: OutboxEntry) -> OutboxEntryView:
+    order_id = entry.payload.get("orderId")
+    return OutboxEntryView(
+        id=entry.id,
+        event_id=str(entry.event_id),
+        event_type=entry.event_type,
+        channel=entry.channel,
+        dedupe_key=entry.dedupe_key,
+        status=entry.status,
+        attempts=entry.attempts,
+        created_at=entry.created_at,
+        updated_at=entry.updated_at,
+        next_attempt_at=entry.next_attempt_at,
+        order_id=order_id if isinstance(order_id, str) else None,
+        last_error=entry.last_error,
+    )
+
+
+async def list_dead_letters(uow: UnitOfWork, principal: Principal, *, limit: int) -> DeadLetters:
+    """Notifications the worker gave up on, newest first, with the queue's counts per status."""
+    principal.require(*OUTBOX_STAFF)
+    entries = await uow.outbox.list_dead(limit=limit)
+    return DeadLetters(items=[entry_view(e) for e in entries], counts=await uow.outbox.counts_by_status())
+
+
+async def retry_dead_letter(
+    uow: UnitOfWork, principal: Principal, entry_id: int, *, now: datetime
+) -> OutboxEntryView:
+    """Queue a dead letter again with a fresh attempt budget (e.g. after the gateway was fixed)."""
+    principal.require(*OUTBOX_STAFF)
+    retried = await uow.outbox.retry_dead(entry_id, now=now)
+    if retried is not None:
+        return entry_view(retried)
+    if await uow.outbox.get(entry_id) is None:
+        raise NotFound("outbox_entry")
+    raise Conflict("only a dead letter can be retried", code="outbox.not_dead")

@@ -1,0 +1,327 @@
+"""Devices, capture sessions, photo attempts and idempotent replies."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from infra.errors import ConflictingWrite
+from infra.repositories.connection import Connection
+
+HASH_BANDS = 4
+_BAND_BITS = 16
+
+
+def hash_bands(perceptual_hash: int) -> list[int]:
+    """The 16-bit bands of a 64-bit hash, low band first."""
+    mask = (1 << _BAND_BITS) - 1
+    return [(perceptual_hash >> (band * _BAND_BITS)) & mask for band in range(HASH_BANDS)]
+
+
+def _signed64(value: int) -> int:
+    # PostgreSQL bigint is signed; the hash is an unsigned 64-bit pattern.
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+class DeviceRecord(msgspec.Struct, frozen=True, kw_only=True):
+    device_id: uuid.UUID
+    courier_id: str
+    public_key: bytes
+    platform: str
+    enrolled_at: datetime
+    revoked_at: datetime | None
+
+
+class SessionRecord(msgspec.Struct, frozen=True, kw_only=True):
+    session_id: uuid.UUID
+    order_id: str
+    courier_id: str
+    device_id: uuid.UUID
+    nonce: str
+    opened_at: datetime
+    expires_at: datetime
+    policy_version: int | None
+    completed_at: datetime | None
+
+
+class AttemptRecord(msgspec.Struct, frozen=True, kw_only=True):
+    photo_id: uuid.UUID
+    session_id: uuid.UUID
+    order_id: str
+    courier_id: str
+    device_id: uuid.UUID
+    accepted: bool
+    checks: list[dict[str, Any]]
+    sha256: str
+    size_bytes: int
+    width: int
+    height: int
+    perceptual_hash: int
+    captured_at: datetime | None
+    lat: float | None
+    lon: float | None
+    distance_m: float | None
+    label_share: float | None
+    decoded_label: str | None
+    original_key: str
+    customer_copy_key: str | None
+    created_at: datetime
+    deleted_at: datetime | None
+
+
+class NewAttempt(msgspec.Struct, frozen=True, kw_only=True):
+    photo_id: uuid.UUID
+    session_id: uuid.UUID
+    order_id: str
+    courier_id: str
+    device_id: uuid.UUID
+    accepted: bool
+    checks: list[dict[str, Any]]
+    sha256: str
+    size_bytes: int
+    width: int
+    height: int
+    perceptual_hash: int
+    captured_at: datetime | None
+    lat: float | None
+    lon: float | None
+    distance_m: float | None
+    label_share: float | None
+    decoded_label: str | None
+    original_key: str
+    customer_copy_key: str | None
+
+
+class StoredReply(msgspec.Struct, frozen=True, kw_only=True):
+    request_hash: str
+    status_code: int
+    response: dict[str, Any]
+
+
+_DEVICE_COLUMNS = "device_id, courier_id, public_key, platform, enrolled_at, revoked_at"
+_SESSION_COLUMNS = (
+    "session_id, order_id, courier_id, device_id, nonce, opened_at, expires_at, policy_version, completed_at"
+)
+_ATTEMPT_COLUMNS = (
+    "photo_id, session_id, order_id, courier_id, device_id, accepted, checks, sha256, size_bytes, width, height,"
+    " perceptual_hash, captured_at, lat, lon, distance_m, label_share, decoded_label, original_key,"
+    " customer_copy_key, created_at, deleted_at"
+)
+
+
+def _attempt(row: asyncpg.Record) -> AttemptRecord:
+    values = dict(row)
+    values["perceptual_hash"] &= (1 << 64) - 1
+    return msgspec.convert(values, AttemptRecord)
+
+
+class DeviceRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    async def enroll(self, *, courier_id: str, public_key: bytes, platform: str) -> DeviceRecord:
+        row = await self._conn.fetchrow(
+            f"""
+            insert into courier_devices (device_id, courier_id, public_key, platform)
+            values ($1, $2, $3, $4) returning {_DEVICE_COLUMNS}
+            """,  # noqa: S608
+            uuid.uuid4(),
+            courier_id,
+            public_key,
+            platform,
+        )
+        assert row is not None
+        return msgspec.convert(row, DeviceRecord)
+
+    async def get(self, device_id: uuid.UUID) -> DeviceRecord | None:
+        row = await self._conn.fetchrow(
+            f"select {_DEVICE_COLUMNS} from courier_devices where device_id = $1",  # noqa: S608
+            device_id,
+        )
+        return None if row is None else msgspec.convert(row, DeviceRecord)
+
+
+class SessionRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    async def open(
+        self,
+        *,
+        order_id: str,
+        courier_id: str,
+        device_id: uuid.UUID,
+        nonce: str,
+        opened_at: datetime,
+        expires_at: datetime,
+        policy_version: int | None,
+    ) -> SessionRecord:
+        row = await self._conn.fetchrow(
+            f"""
+            insert into capture_sessions
+                (session_id, order_id, courier_id, device_id, nonce, opened_at, expires_at, policy_version)
+            values ($1, $2, $3, $4, $5, $6, $7, $8) returning {_SESSION_COLUMNS}
+            """,  # noqa: S608
+            uuid.uuid4(),
+            order_id,
+            courier_id,
+            device_id,
+            nonce,
+            opened_at,
+            expires_at,
+            policy_version,
+        )
+        assert row is not None
+        return msgspec.convert(row, SessionRecord)
+
+    async def get(self, session_id: uuid.UUID) -> SessionRecord | None:
+        row = await self._conn.fetchrow(
+            f"select {_SESSION_COLUMNS} from capture_sessions where session_id = $1",  # noqa: S608
+            session_id,
+        )
+        return None if row is None else msgspec.convert(row, SessionRecord)
+
+    async def complete(self, session_id: uuid.UUID, at: datetime) -> None:
+        await self._conn.execute(
+            "update capture_sessions set completed_at = $2 where session_id = $1 and completed_at is null",
+            session_id,
+            at,
+        )
+
+    async def count_opened_since(self, courier_id: str, since: datetime) -> int:
+        value = await self._conn.fetchval(
+            "select count(*) from capture_sessions where courier_id = $1 and opened_at >= $2",
+            courier_id,
+            since,
+        )
+        return int(value)
+
+
+class AttemptRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    async def add(self, attempt: NewAttempt) -> AttemptRecord:
+        bands = hash_bands(attempt.perceptual_hash)
+        try:
+            row = await self._conn.fetchrow(
+                f"""
+                insert into photo_attempts (
+                    photo_id, session_id, order_id, courier_id, device_id, accepted, checks, sha256, size_bytes,
+                    width, height, perceptual_hash, hash_band_0, hash_band_1, hash_band_2, hash_band_3,
+                    captured_at, lat, lon, distance_m, label_share, decoded_label, original_key, customer_copy_key)
+                values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                        $17, $18, $19, $20, $21, $22, $23, $24)
+                returning {_ATTEMPT_COLUMNS}
+                """,  # noqa: S608
+                attempt.photo_id,
+                attempt.session_id,
+                attempt.order_id,
+                attempt.courier_id,
+                attempt.device_id,
+                attempt.accepted,
+                attempt.checks,
+                attempt.sha256,
+                attempt.size_bytes,
+                attempt.width,
+                attempt.height,
+                _signed64(attempt.perceptual_hash),
+                *bands,
+                attempt.captured_at,
+                attempt.lat,
+                attempt.lon,
+                attempt.distance_m,
+                attempt.label_share,
+                attempt.decoded_label,
+                attempt.original_key,
+                attempt.customer_copy_key,
+            )
+        except asyncpg.UniqueViolationError as exc:
+            raise ConflictingWrite("another photo was accepted for this order first") from exc
+        assert row is not None
+        return _attempt(row)
+
+    async def for_order(self, order_id: str) -> list[AttemptRecord]:
+        rows = await self._conn.fetch(
+            f"select {_ATTEMPT_COLUMNS} from photo_attempts where order_id = $1 order by created_at",  # noqa: S608
+            order_id,
+        )
+        return [_attempt(row) for row in rows]
+
+    async def get(self, photo_id: uuid.UUID) -> AttemptRecord | None:
+        row = await self._conn.fetchrow(
+            f"select {_ATTEMPT_COLUMNS} from photo_attempts where photo_id = $1",  # noqa: S608
+            photo_id,
+        )
+        return None if row is None else _attempt(row)
+
+    async def near_duplicates(
+        self, *, perceptual_hash: int, sha256: str, other_than_order: str, max_distance: int
+    ) -> list[str]:
+        """Orders other than this one with the same bytes or a perceptual hash within max_distance bits.
+
+        Candidates come from the band indexes; max_distance must be < HASH_BANDS for completeness.
+        """
+        bands = hash_bands(perceptual_hash)
+        rows = await self._conn.fetch(
+            """
+            select distinct order_id from photo_attempts
+             where order_id <> $1
+               and (sha256 = $2
+                    or ((hash_band_0 = $3 or hash_band_1 = $4 or hash_band_2 = $5 or hash_band_3 = $6)
+                        and bit_count((perceptual_hash # $7)::bit(64)) <= $8))
+             limit 5
+            """,
+            other_than_order,
+            sha256,
+            *bands,
+            _signed64(perceptual_hash),
+            max_distance,
+        )
+        return [row["order_id"] for row in rows]
+
+    async def keys_referenced(self, keys: list[str]) -> set[str]:
+        rows = await self._conn.fetch(
+            """
+            select original_key as key from photo_attempts where original_key = any($1::text[])
+            union
+            select customer_copy_key from photo_attempts where customer_copy_key = any($1::text[])
+            """,
+            keys,
+        )
+        return {row["key"] for row in rows}
+
+
+class IdempotencyRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    async def find(self, actor: str, key: str) -> StoredReply | None:
+        row = await self._conn.fetchrow(
+            "select request_hash, status_code, response from idempotency_keys where actor = $1 and key = $2",
+            actor,
+            key,
+        )
+        return None if row is None else msgspec.convert(row, StoredReply)
+
+    async def remember(
+        self, *, actor: str, key: str, request_hash: str, status_code: int, response: dict[str, Any]
+    ) -> None:
+        try:
+            await self._conn.execute(
+                """
+                insert into idempotency_keys (actor, key, request_hash, status_code, response)
+                values ($1, $2, $3, $4, $5)
+                """,
+                actor,
+                key,
+                request_hash,
+                status_code,
+                response,
+            )
+        except asyncpg.UniqueViolationError as exc:
+            raise ConflictingWrite("the same idempotency key was used concurrently") from exc

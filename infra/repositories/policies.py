@@ -1,0 +1,177 @@
+"""Door-drop policy versions, customer bars and stored decisions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from infra.repositories.connection import Connection
+
+# Serialises version numbering across processes (a transaction-scoped advisory lock).
+_VERSION_LOCK_KEY = 0x0D00D201
+
+
+class StoredPolicy(msgspec.Struct, frozen=True, kw_only=True):
+    version: int
+    document: dict[str, Any]
+    created_by: str
+    created_at: datetime
+
+
+class BarRecord(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    customer_id: str
+    reason: str
+    barred_by: str
+    barred_at: datetime
+    lifted_by: str | None
+    lifted_at: datetime | None
+
+
+class DecisionRecord(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    order_id: str
+    enabled: bool
+    eligible: bool
+    policy_version: int | None
+    reasons: list[dict[str, Any]]
+    decided_by: str
+    decided_at: datetime
+
+
+class PolicyRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    async def latest_version(self) -> int:
+        value = await self._conn.fetchval("select coalesce(max(version), 0) from door_drop_policies")
+        return int(value)
+
+    async def all(self) -> list[StoredPolicy]:
+        rows = await self._conn.fetch(
+            "select version, document, created_by, created_at from door_drop_policies order by version"
+        )
+        return [msgspec.convert(row, StoredPolicy) for row in rows]
+
+    async def add(
+        self, *, effective_from: datetime, document: dict[str, Any], created_by: str
+    ) -> StoredPolicy:
+        """Store a new version numbered after the latest; concurrent publishers queue on a lock."""
+        await self._conn.execute("select pg_advisory_xact_lock($1)", _VERSION_LOCK_KEY)
+        row = await self._conn.fetchrow(
+            """
+            insert into door_drop_policies (version, effective_from, document, created_by)
+            values ((select coalesce(max(version), 0) + 1 from door_drop_policies), $1, $2, $3)
+            returning version, document, created_by, created_at
+            """,
+            effective_from,
+            document,
+            created_by,
+        )
+        assert row is not None
+        return msgspec.convert(row, StoredPolicy)
+
+
+class BarRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    async def is_barred(self, customer_id: str) -> bool:
+        return bool(
+            await self._conn.fetchval(
+                "select exists (select 1 from door_drop_bars where customer_id = $1 and lifted_at is null)",
+                customer_id,
+            )
+        )
+
+    async def barred_among(self, customer_ids: list[str]) -> set[str]:
+        rows = await self._conn.fetch(
+            """
+            select customer_id from door_drop_bars
+             where customer_id = any($1::text[]) and lifted_at is null
+            """,
+            customer_ids,
+        )
+        return {row["customer_id"] for row in rows}
+
+    async def bar(self, *, customer_id: str, reason: str, barred_by: str) -> BarRecord | None:
+        """Bar a customer; None when a bar is already active (the unique index refuses a second)."""
+        row = await self._conn.fetchrow(
+            """
+            insert into door_drop_bars (customer_id, reason, barred_by) values ($1, $2, $3)
+            on conflict (customer_id) where lifted_at is null do nothing
+            returning id, customer_id, reason, barred_by, barred_at, lifted_by, lifted_at
+            """,
+            customer_id,
+            reason,
+            barred_by,
+        )
+        return None if row is None else msgspec.convert(row, BarRecord)
+
+    async def lift(self, *, customer_id: str, lifted_by: str) -> BarRecord | None:
+        row = await self._conn.fetchrow(
+            """
+            update door_drop_bars set lifted_by = $2, lifted_at = now()
+             where customer_id = $1 and lifted_at is null
+            returning id, customer_id, reason, barred_by, barred_at, lifted_by, lifted_at
+            """,
+            customer_id,
+            lifted_by,
+        )
+        return None if row is None else msgspec.convert(row, BarRecord)
+
+    async def history(self, customer_id: str) -> list[BarRecord]:
+        rows = await self._conn.fetch(
+            """
+            select id, customer_id, reason, barred_by, barred_at, lifted_by, lifted_at
+              from door_drop_bars where customer_id = $1 order by barred_at
+            """,
+            customer_id,
+        )
+        return [msgspec.convert(row, BarRecord) for row in rows]
+
+
+class DecisionRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    async def record(
+        self,
+        *,
+        order_id: str,
+        enabled: bool,
+        eligible: bool,
+        policy_version: int | None,
+        reasons: list[dict[str, Any]],
+        decided_by: str,
+        decided_at: datetime,
+    ) -> DecisionRecord:
+        row = await self._conn.fetchrow(
+            """
+            insert into door_drop_decisions
+                (order_id, enabled, eligible, policy_version, reasons, decided_by, decided_at)
+            values ($1, $2, $3, $4, $5, $6, $7)
+            returning id, order_id, enabled, eligible, policy_version, reasons, decided_by, decided_at
+            """,
+            order_id,
+            enabled,
+            eligible,
+            policy_version,
+            reasons,
+            decided_by,
+            decided_at,
+        )
+        assert row is not None
+        return msgspec.convert(row, DecisionRecord)
+
+    async def latest(self, order_id: str) -> DecisionRecord | None:
+        row = await self._conn.fetchrow(
+            """
+            select id, order_id, enabled, eligible, policy_version, reasons, decided_by, decided_at
+              from door_drop_decisions where order_id = $1 order by decided_at desc, id desc limit 1
+            """,
+            order_id,
+        )
+        return None if row is None else msgspec.convert(row, DecisionRecord)
