@@ -17,12 +17,20 @@ from courier_api.dependencies import provide_principal, provide_services
 from courier_api.logging_setup import request_id_middleware
 from courier_api.problem_mapping import EXCEPTION_HANDLERS
 from courier_api.services import AppServices
+from courier_api.use_cases.attestation import AcceptAnyDevice, DeviceAttestation
+from courier_api.use_cases.capture import PhotoIntake
+from courier_api.use_cases.photo_verifier import PhotoVerifier
 from infra.database import Database
 from infra.settings import Settings
 from infra.storage import ObjectStore
 
 
-def create_app(settings: Settings, *, s3_credentials: tuple[str, str] | None = None) -> Litestar:
+def create_app(
+    settings: Settings,
+    *,
+    s3_credentials: tuple[str, str] | None = None,
+    attestation: DeviceAttestation | None = None,
+) -> Litestar:
     """Build the app for these settings; the pool and S3 client open when it starts."""
 
     @asynccontextmanager
@@ -38,6 +46,7 @@ def create_app(settings: Settings, *, s3_credentials: tuple[str, str] | None = N
             access_key=access_key,
             secret_key=secret_key,
         )
+        verifier = PhotoVerifier(workers=settings.verify_workers, kind=settings.verify_pool)
         app.state.services = AppServices(
             settings=settings,
             db=db,
@@ -45,10 +54,13 @@ def create_app(settings: Settings, *, s3_credentials: tuple[str, str] | None = N
             tokens=TokenService(
                 settings.jwt_secret, issuer=settings.jwt_issuer, audience=settings.jwt_audience
             ),
+            intake=PhotoIntake(db=db, store=store, verifier=verifier, settings=settings),
+            attestation=attestation or AcceptAnyDevice(),
         )
         try:
             yield
         finally:
+            verifier.close()
             await db.close()
 
     app = Litestar(

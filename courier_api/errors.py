@@ -5,6 +5,7 @@ Error tree:
     ├── NotAuthenticated        no, malformed, badly signed or expired credentials
     ├── NotPermitted            authenticated, but the role may not do this
     ├── InvalidInput            a value is well-formed JSON but not acceptable (names the field)
+    ├── UnsupportedMediaType    the body is not of the media type the operation takes
     ├── NotFound                no such object, or not the caller's (never reveal which)
     ├── Conflict                the object's state forbids the change (e.g. replace after delivery)
     ├── NotEligible             door drop refused; carries every reason
@@ -37,6 +38,10 @@ class InvalidInput(DomainError):
         super().__init__(detail)
         self.field = field
         self.code = code
+
+
+class UnsupportedMediaType(DomainError):
+    pass
 
 
 class NotFound(DomainError):

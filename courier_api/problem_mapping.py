@@ -20,6 +20,7 @@ from courier_api.errors import (
     NotPermitted,
     RateLimited,
     TemporarilyUnavailable,
+    UnsupportedMediaType,
 )
 from courier_api.schemas.problems import InvalidParam, Problem
 from infra.errors import DatabaseUnavailable, StorageUnavailable
@@ -34,6 +35,7 @@ _DOMAIN: dict[type[DomainError], tuple[int, str, str]] = {
     NotPermitted: (403, "auth.forbidden", "Not allowed for this role"),
     InvalidInput: (422, "request.unprocessable", "The request cannot be processed"),
     NotFound: (404, "not_found", "Not found"),
+    UnsupportedMediaType: (415, "media_type.unsupported", "Unsupported media type"),
     Conflict: (409, "conflict", "Conflicts with the current state"),
     NotEligible: (409, "door_drop.not_eligible", "Door drop is not available for this order"),
     IdempotencyMismatch: (422, "idempotency.key_reused", "Idempotency-Key reused with a different request"),

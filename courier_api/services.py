@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from courier_api.auth import TokenService
+from courier_api.use_cases.attestation import AcceptAnyDevice, DeviceAttestation
+from courier_api.use_cases.capture import PhotoIntake
 from courier_api.use_cases.policy_catalog import PolicyCatalog
 from infra.database import Database
 from infra.settings import Settings
@@ -19,6 +21,8 @@ class AppServices:
     db: Database
     store: ObjectStore
     tokens: TokenService
+    intake: PhotoIntake
+    attestation: DeviceAttestation = field(default_factory=AcceptAnyDevice)
     catalog: PolicyCatalog = field(default_factory=PolicyCatalog)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 

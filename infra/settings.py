@@ -7,7 +7,7 @@ Nothing here runs at import time.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -37,6 +37,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     label_min_share: Fraction = 0.02
     label_max_share: Fraction = 0.15
     verify_workers: PositiveInt = 2
+    # "process" keeps verification's Python work off the event loop's GIL; "thread" starts faster.
+    verify_pool: Literal["process", "thread"] = "process"
     photo_url_ttl_s: PositiveInt = 300
     claim_window_days: PositiveInt = 14
     evidence_retention_days: PositiveInt = 180
@@ -73,6 +75,7 @@ _ENV_FIELDS: dict[str, str] = {
     "LABEL_MIN_SHARE": "label_min_share",
     "LABEL_MAX_SHARE": "label_max_share",
     "VERIFY_WORKERS": "verify_workers",
+    "VERIFY_POOL": "verify_pool",
     "PHOTO_URL_TTL_S": "photo_url_ttl_s",
     "CLAIM_WINDOW_DAYS": "claim_window_days",
     "EVIDENCE_RETENTION_DAYS": "evidence_retention_days",

@@ -38,3 +38,7 @@ class InvalidPhoto(Exception):
         super().__init__(f"{code}: {detail}")
         self.code = code
         self.detail = detail
+
+    def __reduce__(self) -> tuple[type[InvalidPhoto], tuple[str, str]]:
+        # verify() may run in a process pool: the error must cross the process boundary intact.
+        return (InvalidPhoto, (self.code, self.detail))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from litestar.types import ControllerRouterHandler
 
 from courier_api.controllers.admin import AdminPoliciesController
+from courier_api.controllers.courier import CourierController
 from courier_api.controllers.eligibility import EligibilityController
 from courier_api.controllers.health import HealthController
 from courier_api.controllers.service import ServiceOrdersController
@@ -14,6 +15,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     HealthController,
     ServiceOrdersController,
     EligibilityController,
+    CourierController,
     AdminPoliciesController,
     SupportOutboxController,
 ]

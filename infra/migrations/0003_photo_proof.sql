@@ -42,6 +42,7 @@ create table photo_attempts (
     hash_band_1     integer not null,
     hash_band_2     integer not null,
     hash_band_3     integer not null,
+    detail_hash     bytea not null,  -- 256-bit hash that confirms a band candidate
     captured_at     timestamptz,
     lat             double precision,
     lon             double precision,

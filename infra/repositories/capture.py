@@ -86,6 +86,7 @@ class NewAttempt(msgspec.Struct, frozen=True, kw_only=True):
     width: int
     height: int
     perceptual_hash: int
+    detail_hash: bytes
     captured_at: datetime | None
     lat: float | None
     lon: float | None
@@ -94,6 +95,11 @@ class NewAttempt(msgspec.Struct, frozen=True, kw_only=True):
     decoded_label: str | None
     original_key: str
     customer_copy_key: str | None
+
+
+class DuplicateCandidate(msgspec.Struct, frozen=True, kw_only=True):
+    order_id: str
+    detail_hash: bytes
 
 
 class StoredReply(msgspec.Struct, frozen=True, kw_only=True):
@@ -107,9 +113,9 @@ _SESSION_COLUMNS = (
     "session_id, order_id, courier_id, device_id, nonce, opened_at, expires_at, policy_version, completed_at"
 )
 _ATTEMPT_COLUMNS = (
-    "photo_id, session_id, order_id, courier_id, device_id, accepted, checks, sha256, size_bytes, width, height,"
-    " perceptual_hash, captured_at, lat, lon, distance_m, label_share, decoded_label, original_key,"
-    " customer_copy_key, created_at, deleted_at"
+    "photo_id, session_id, order_id, courier_id, device_id, accepted, checks, sha256, size_bytes,"
+    " width, height, perceptual_hash, captured_at, lat, lon, distance_m, label_share, decoded_label,"
+    " original_key, customer_copy_key, created_at, deleted_at"
 )
 
 
@@ -211,11 +217,12 @@ class AttemptRepository:
             row = await self._conn.fetchrow(
                 f"""
                 insert into photo_attempts (
-                    photo_id, session_id, order_id, courier_id, device_id, accepted, checks, sha256, size_bytes,
-                    width, height, perceptual_hash, hash_band_0, hash_band_1, hash_band_2, hash_band_3,
-                    captured_at, lat, lon, distance_m, label_share, decoded_label, original_key, customer_copy_key)
+                    photo_id, session_id, order_id, courier_id, device_id, accepted, checks, sha256,
+                    size_bytes, width, height, perceptual_hash,
+                    hash_band_0, hash_band_1, hash_band_2, hash_band_3, captured_at, lat, lon, distance_m,
+                    label_share, decoded_label, original_key, customer_copy_key, detail_hash)
                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                        $17, $18, $19, $20, $21, $22, $23, $24)
+                        $17, $18, $19, $20, $21, $22, $23, $24, $25)
                 returning {_ATTEMPT_COLUMNS}
                 """,  # noqa: S608
                 attempt.photo_id,
@@ -239,6 +246,7 @@ class AttemptRepository:
                 attempt.decoded_label,
                 attempt.original_key,
                 attempt.customer_copy_key,
+                attempt.detail_hash,
             )
         except asyncpg.UniqueViolationError as exc:
             raise ConflictingWrite("another photo was accepted for this order first") from exc
@@ -259,22 +267,24 @@ class AttemptRepository:
         )
         return None if row is None else _attempt(row)
 
-    async def near_duplicates(
+    async def duplicate_candidates(
         self, *, perceptual_hash: int, sha256: str, other_than_order: str, max_distance: int
-    ) -> list[str]:
-        """Orders other than this one with the same bytes or a perceptual hash within max_distance bits.
+    ) -> list[DuplicateCandidate]:
+        """Photos of other orders with the same bytes, or a coarse hash within max_distance bits.
 
         Candidates come from the band indexes; max_distance must be < HASH_BANDS for completeness.
+        Same bytes come back with an all-zero-distance detail hash of their own, so callers
+        confirm every candidate the same way.
         """
         bands = hash_bands(perceptual_hash)
         rows = await self._conn.fetch(
             """
-            select distinct order_id from photo_attempts
+            select order_id, detail_hash from photo_attempts
              where order_id <> $1
                and (sha256 = $2
                     or ((hash_band_0 = $3 or hash_band_1 = $4 or hash_band_2 = $5 or hash_band_3 = $6)
                         and bit_count((perceptual_hash # $7)::bit(64)) <= $8))
-             limit 5
+             limit 50
             """,
             other_than_order,
             sha256,
@@ -282,7 +292,7 @@ class AttemptRepository:
             _signed64(perceptual_hash),
             max_distance,
         )
-        return [row["order_id"] for row in rows]
+        return [msgspec.convert(row, DuplicateCandidate) for row in rows]
 
     async def keys_referenced(self, keys: list[str]) -> set[str]:
         rows = await self._conn.fetch(

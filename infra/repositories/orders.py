@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any, Literal
 
@@ -24,11 +25,14 @@ class OrderRecord(msgspec.Struct, frozen=True, kw_only=True):
     delivered_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    accepted_photo_id: uuid.UUID | None = None
+    left_lat: float | None = None
+    left_lon: float | None = None
 
 
 _COLUMNS = (
     "order_id, customer_id, courier_id, city, label_code, snapshot, status,"
-    " door_drop_enabled, delivered_at, created_at, updated_at"
+    " door_drop_enabled, delivered_at, created_at, updated_at, accepted_photo_id, left_lat, left_lon"
 )
 
 
@@ -70,6 +74,22 @@ class OrderRepository:
             courier_id,
         )
         return None if row is None else msgspec.convert(row, OrderRecord)
+
+    async def mark_left_at_door(
+        self, order_id: str, *, photo_id: uuid.UUID, left_at: datetime, lat: float | None, lon: float | None
+    ) -> None:
+        await self._conn.execute(
+            """
+            update orders set status = 'left_at_door', accepted_photo_id = $2, delivered_at = $3,
+                   left_lat = $4, left_lon = $5, updated_at = now()
+             where order_id = $1 and status = 'pending'
+            """,
+            order_id,
+            photo_id,
+            left_at,
+            lat,
+            lon,
+        )
 
     async def set_door_drop(self, order_id: str, enabled: bool) -> OrderRecord:
         row = await self._conn.fetchrow(

@@ -68,7 +68,9 @@ class OutboxRepository:
     ) -> uuid.UUID:
         """Record an event for delivery on each channel, inside the caller's transaction.
 
-        Pass `event_id` to make a replayed request a no-op (the dedupe keys already exist).
+        The payload carries identifiers only (`orderId`, `claimId`, ...), never contact details: the
+        worker reads those from the order when it sends. Pass `event_id` to make a replayed request
+        a no-op (its dedupe keys already exist).
         """
         unknown = set(channels) - set(CHANNELS)
         if unknown or not channels:

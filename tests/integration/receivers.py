@@ -40,6 +40,7 @@ class WebhookReceiver:
         self.requests: list[str] = []
         self.duplicates: list[str] = []
         self.bad_signatures = 0
+        self._arrived = asyncio.Condition()
 
     @property
     def url(self) -> str:
@@ -57,6 +58,12 @@ class WebhookReceiver:
 
     def accepted_for(self, key: str) -> list[WebhookDelivery]:
         return [delivery for delivery in self.accepted if delivery.dedupe_key == key]
+
+    async def wait_for(self, key: str) -> WebhookDelivery:
+        """Until a delivery with this dedupe key is accepted (wrap in a timeout)."""
+        async with self._arrived:
+            await self._arrived.wait_for(lambda: bool(self.accepted_for(key)))
+        return self.accepted_for(key)[0]
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
@@ -76,6 +83,8 @@ class WebhookReceiver:
             }
             body = await reader.readexactly(int(headers.get("content-length", "0")))
             status = self._answer(headers, body)
+            async with self._arrived:
+                self._arrived.notify_all()
             writer.write(f"HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".encode())
             await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -116,7 +125,7 @@ class _Inbox:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
 
-    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
         message = message_from_bytes(envelope.content, policy=policy.default)
         assert isinstance(message, EmailMessage)
         self.messages.append(message)

@@ -1,0 +1,105 @@
+"""The courier app: device enrollment, capture sessions and photo upload."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, post
+from litestar.params import HeaderParameter, JSONBody, RawBody
+
+from courier_api.controllers.params import OrderId
+from courier_api.dependencies import Caller, Services
+from courier_api.errors import UnsupportedMediaType
+from courier_api.schemas.capture import (
+    CaptureSessionRequest,
+    CaptureSessionView,
+    DeviceEnrollment,
+    DeviceView,
+    PhotoAttemptView,
+)
+from courier_api.use_cases import capture, devices
+
+# Hard ceiling enforced by the server before reading the body (Content-Length, or while streaming);
+# MAX_PHOTO_BYTES may set a lower limit.
+UPLOAD_CEILING_BYTES = 25_000_000
+
+SessionHeader = Annotated[
+    str,
+    HeaderParameter(
+        name="X-Capture-Session",
+        min_length=1,
+        max_length=64,
+        description="sessionId from POST .../capture-sessions",
+    ),
+]
+SignatureHeader = Annotated[
+    str,
+    HeaderParameter(
+        name="X-Capture-Signature",
+        min_length=1,
+        max_length=200,
+        description="base64 Ed25519 signature of SHA-256(body)",
+    ),
+]
+IdempotencyHeader = Annotated[
+    str,
+    HeaderParameter(
+        name="Idempotency-Key",
+        min_length=1,
+        max_length=128,
+        pattern=r"^[\x21-\x7e]+$",
+        description="the same key + body replays the first answer",
+    ),
+]
+
+
+class CourierController(Controller):
+    tags = ["courier"]  # noqa: RUF012
+
+    @post("/v1/courier/devices", status_code=201)
+    async def enroll_device(
+        self, data: JSONBody[DeviceEnrollment], principal: Caller, services: Services
+    ) -> DeviceView:
+        """Register the app's Ed25519 public key (base64 of 32 raw bytes) for this courier."""
+        async with services.db.transaction() as uow:
+            return await devices.enroll(uow, services.attestation, principal, data)
+
+    @post("/v1/deliveries/{order_id:str}/capture-sessions", status_code=201)
+    async def open_session(
+        self, order_id: OrderId, data: JSONBody[CaptureSessionRequest], principal: Caller, services: Services
+    ) -> CaptureSessionView:
+        """Open a capture session (may be done ahead, at route start) for an opted-in, eligible door drop."""
+        async with services.db.transaction() as uow:
+            return await capture.open_session(
+                uow, services.catalog, services.settings, principal, order_id, data.device_id, services.now()
+            )
+
+    @post("/v1/deliveries/{order_id:str}/photos", request_max_body_size=UPLOAD_CEILING_BYTES)
+    async def upload_photo(
+        self,
+        request: Request[Any, Any, Any],
+        order_id: OrderId,
+        body: RawBody,
+        session_id: SessionHeader,
+        signature: SignatureHeader,
+        idempotency_key: IdempotencyHeader,
+        principal: Caller,
+        services: Services,
+    ) -> Response[PhotoAttemptView]:
+        """Upload the in-app JPEG (`Content-Type: image/jpeg`); answers the verdict with every check.
+
+        201 for every verified attempt, accepted or rejected (retake within the session).
+        4xx problem+json, nothing stored, for a body that is not an acceptable JPEG.
+        """
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type != "image/jpeg":
+            raise UnsupportedMediaType("send the photo as the raw body with Content-Type: image/jpeg")
+        upload = capture.PhotoUpload(
+            order_id=order_id,
+            session_id=session_id,
+            signature=signature,
+            idempotency_key=idempotency_key,
+            body=bytes(body),
+        )
+        result = await services.intake.submit_or_replay(principal, upload, services.now())
+        return Response(result.view, status_code=result.status_code)

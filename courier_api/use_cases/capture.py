@@ -1,0 +1,424 @@
+"""Photo proof at the door: open a capture session, then accept or reject an uploaded photo.
+
+Upload order of work, chosen so that nothing is ever half-written:
+1. cheap refusals (role, headers, session, idempotent replay) in a short read transaction;
+2. verification in the process pool (no transaction held);
+3. originals and customer copy to S3 with conditional puts (an S3 failure: 503, nothing recorded);
+4. one transaction records the attempt, the delivery state, the outbox event and the idempotent reply.
+A crash between 3 and 4 leaves only unreferenced objects, which `reconcile` finds and removes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import msgspec
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from courier_api.auth import Principal
+from courier_api.errors import Conflict, IdempotencyMismatch, InvalidInput, NotEligible, NotFound
+from courier_api.schemas.capture import (
+    CaptureRequirements,
+    CaptureSessionView,
+    CheckView,
+    DeliveryState,
+    PhotoAttemptView,
+)
+from courier_api.schemas.orders import OrderSnapshot
+from courier_api.use_cases.access import order_for
+from courier_api.use_cases.eligibility import decision_for_order, decision_view
+from courier_api.use_cases.photo_verifier import PhotoVerifier
+from courier_api.use_cases.policy_catalog import PolicyCatalog
+from infra.database import Database
+from infra.errors import ConflictingWrite
+from infra.repositories import UnitOfWork
+from infra.repositories.capture import HASH_BANDS, NewAttempt
+from infra.settings import Settings
+from infra.storage import ObjectStore
+from photo_pipeline import DETAIL_DUPLICATE_MAX_BITS, Check, Expectations, PhotoLimits, Verdict, hamming_bytes
+
+BARCODE_FORMATS = ["Code128", "QRCode", "DataMatrix"]
+# Coarse-hash distance (of 64 bits) for duplicate candidates; the detailed hash confirms them.
+DUPLICATE_MAX_DISTANCE = HASH_BANDS - 1
+_SIGNATURE_BYTES = 64
+
+
+def photo_limits(settings: Settings) -> PhotoLimits:
+    return PhotoLimits(
+        max_bytes=settings.max_photo_bytes,
+        max_pixels=settings.max_photo_pixels,
+        clock_skew_s=settings.capture_clock_skew_s,
+        gps_radius_m=settings.gps_radius_m,
+        label_min_share=settings.label_min_share,
+        label_max_share=settings.label_max_share,
+    )
+
+
+async def open_session(
+    uow: UnitOfWork,
+    catalog: PolicyCatalog,
+    settings: Settings,
+    principal: Principal,
+    order_id: str,
+    device_id: uuid.UUID,
+    now: datetime,
+) -> CaptureSessionView:
+    """Open a capture session for a door drop that is opted in and eligible now."""
+    order = await order_for(uow, principal, order_id, roles=("courier",))
+    if order.status != "pending":
+        raise Conflict("the delivery is already completed", code="delivery.already_completed")
+    device = await uow.devices.get(device_id)
+    if device is None or device.courier_id != principal.sub or device.revoked_at is not None:
+        raise NotFound("device")
+    if not order.door_drop_enabled:
+        raise Conflict("the customer has not chosen door drop for this order", code="door_drop.not_enabled")
+    decision = await decision_for_order(uow, catalog, order, now)
+    if not decision.eligible:
+        locale = str(order.snapshot.get("customer", {}).get("locale", "ru"))
+        raise NotEligible(
+            "door drop is no longer available for this order; hand it over in person",
+            reasons=[msgspec.to_builtins(r) for r in decision_view(decision, locale).reasons],
+            policy_version=decision.policy_version,
+        )
+    expires_at = now + timedelta(seconds=settings.capture_session_ttl_s)
+    session = await uow.sessions.open(
+        order_id=order_id,
+        courier_id=principal.sub,
+        device_id=device_id,
+        nonce=secrets.token_urlsafe(24),
+        opened_at=now,
+        expires_at=expires_at,
+        policy_version=decision.policy_version,
+    )
+    skew = timedelta(seconds=settings.capture_clock_skew_s)
+    return CaptureSessionView(
+        session_id=session.session_id,
+        nonce=session.nonce,
+        expires_at=session.expires_at,
+        requirements=CaptureRequirements(
+            exif_image_unique_id=session.nonce,
+            label_code=order.label_code,
+            barcode_formats=BARCODE_FORMATS,
+            label_min_share=settings.label_min_share,
+            label_max_share=settings.label_max_share,
+            gps_radius_m=settings.gps_radius_m,
+            max_bytes=settings.max_photo_bytes,
+            capture_not_before=session.opened_at - skew,
+            capture_not_after=session.expires_at,
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoUpload:
+    order_id: str
+    session_id: str
+    signature: str
+    idempotency_key: str
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class UploadResult:
+    status_code: int
+    view: PhotoAttemptView
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureContext:
+    """What the upload needs, read in one short transaction."""
+
+    session_id: uuid.UUID
+    device_id: uuid.UUID
+    public_key: bytes
+    expectations: Expectations
+
+
+def _request_hash(upload: PhotoUpload, body_sha256: str) -> str:
+    material = "\n".join((upload.order_id, upload.session_id, upload.signature, body_sha256))
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def _parse_session_id(text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text)
+    except ValueError as exc:
+        raise InvalidInput(
+            "X-Capture-Session must be a session id", field="X-Capture-Session", code="request.invalid_header"
+        ) from exc
+
+
+def _decode_signature(text: str) -> bytes | None:
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return raw if len(raw) == _SIGNATURE_BYTES else None
+
+
+def signature_check(public_key: bytes, signature_text: str, body_sha256: str) -> Check:
+    signature = _decode_signature(signature_text)
+    if signature is None:
+        return Check(code="provenance.signature", passed=False, detail="signature is not 64 bytes of base64")
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, bytes.fromhex(body_sha256))
+    except InvalidSignature:
+        return Check(
+            code="provenance.signature",
+            passed=False,
+            detail="signature does not verify against the enrolled device key",
+        )
+    return Check(code="provenance.signature", passed=True, detail="verified with the enrolled device key")
+
+
+class PhotoIntake:
+    """Everything an upload touches, held by the app for its lifetime."""
+
+    def __init__(
+        self, *, db: Database, store: ObjectStore, verifier: PhotoVerifier, settings: Settings
+    ) -> None:
+        self._db = db
+        self._store = store
+        self._verifier = verifier
+        self._settings = settings
+        self._limits = photo_limits(settings)
+
+    async def submit(self, principal: Principal, upload: PhotoUpload, now: datetime) -> UploadResult:
+        principal.require("courier")
+        if not upload.body:
+            raise InvalidInput("the request body is empty: send the JPEG bytes", code="photo.empty")
+        if len(upload.body) > self._settings.max_photo_bytes:
+            raise InvalidInput(
+                f"the photo exceeds {self._settings.max_photo_bytes} bytes", code="photo.too_many_bytes"
+            )
+        session_id = _parse_session_id(upload.session_id)
+        body_sha256 = hashlib.sha256(upload.body).hexdigest()
+        request_hash = _request_hash(upload, body_sha256)
+        actor = f"courier:{principal.sub}"
+
+        async with self._db.transaction() as uow:
+            replay = await _replay(uow, actor, upload.idempotency_key, request_hash)
+            if replay is not None:
+                return replay
+            context = await _capture_context(uow, principal, upload.order_id, session_id, now)
+
+        verdict = await self._verifier.verify(upload.body, context.expectations, self._limits)
+        checks = [signature_check(context.public_key, upload.signature, body_sha256), *verdict.checks]
+        async with self._db.transaction() as uow:
+            checks.append(await _duplicate_check(uow, verdict, upload.order_id))
+        accepted = all(check.passed for check in checks)
+
+        photo_id = uuid.uuid4()
+        original_key = f"evidence/{upload.order_id}/{photo_id}.jpg"
+        copy_key = f"customer-copies/{upload.order_id}/{photo_id}.jpg" if accepted else None
+        await self._store.put_new(
+            original_key, upload.body, sha256_hex=body_sha256, content_type="image/jpeg"
+        )
+        if copy_key:
+            await self._store.put_new(
+                copy_key,
+                verdict.customer_copy,
+                sha256_hex=hashlib.sha256(verdict.customer_copy).hexdigest(),
+                content_type="image/jpeg",
+            )
+        try:
+            return await self._record(
+                principal,
+                upload,
+                context,
+                verdict,
+                checks,
+                photo_id,
+                original_key,
+                copy_key,
+                request_hash,
+                now,
+            )
+        except BaseException:
+            # Not recorded: the objects are orphans. Remove them now; reconcile catches what this misses.
+            await self._forget(original_key, copy_key)
+            raise
+
+    async def _record(
+        self,
+        principal: Principal,
+        upload: PhotoUpload,
+        context: CaptureContext,
+        verdict: Verdict,
+        checks: list[Check],
+        photo_id: uuid.UUID,
+        original_key: str,
+        copy_key: str | None,
+        request_hash: str,
+        now: datetime,
+    ) -> UploadResult:
+        actor = f"courier:{principal.sub}"
+        accepted = copy_key is not None
+        try:
+            async with self._db.transaction() as uow:
+                order = await uow.orders.get(upload.order_id, for_update=True)
+                assert order is not None
+                if accepted and order.status != "pending":
+                    raise Conflict(
+                        "another photo completed this delivery first", code="delivery.already_completed"
+                    )
+                capture = verdict.capture
+                await uow.attempts.add(
+                    NewAttempt(
+                        photo_id=photo_id,
+                        session_id=context.session_id,
+                        order_id=upload.order_id,
+                        courier_id=principal.sub,
+                        device_id=context.device_id,
+                        accepted=accepted,
+                        checks=[msgspec.to_builtins(check) for check in checks],
+                        sha256=verdict.sha256,
+                        size_bytes=len(upload.body),
+                        width=capture.width,
+                        height=capture.height,
+                        perceptual_hash=verdict.perceptual_hash,
+                        detail_hash=verdict.detail_hash,
+                        captured_at=capture.captured_at,
+                        lat=capture.lat,
+                        lon=capture.lon,
+                        distance_m=capture.distance_m,
+                        label_share=verdict.label_share,
+                        decoded_label=verdict.decoded_label,
+                        original_key=original_key,
+                        customer_copy_key=copy_key,
+                    )
+                )
+                status = order.status
+                if accepted:
+                    left_at = capture.captured_at or now
+                    await uow.orders.mark_left_at_door(
+                        upload.order_id, photo_id=photo_id, left_at=left_at, lat=capture.lat, lon=capture.lon
+                    )
+                    await uow.sessions.complete(context.session_id, now)
+                    await uow.outbox.enqueue(
+                        event_type="door_drop.completed",
+                        payload=_completed_event(order.order_id, photo_id, left_at),
+                        event_id=photo_id,
+                    )
+                    status = "left_at_door"
+                view = PhotoAttemptView(
+                    photo_id=photo_id,
+                    verdict="accepted" if accepted else "rejected",
+                    checks=[CheckView(code=c.code, passed=c.passed, detail=c.detail) for c in checks],
+                    delivery=DeliveryState(status=status),
+                )
+                await uow.idempotency.remember(
+                    actor=actor,
+                    key=upload.idempotency_key,
+                    request_hash=request_hash,
+                    status_code=201,
+                    response=msgspec.to_builtins(view),
+                )
+                return UploadResult(status_code=201, view=view)
+        except ConflictingWrite:
+            # A concurrent request won: the same key finished first (replay it), or another photo
+            # was accepted for this order first.
+            async with self._db.transaction() as uow:
+                replay = await _replay(uow, actor, upload.idempotency_key, request_hash)
+            if replay is not None:
+                raise _Replayed(replay) from None
+            raise Conflict(
+                "another photo completed this delivery first", code="delivery.already_completed"
+            ) from None
+
+    async def _forget(self, *keys: str | None) -> None:
+        for key in keys:
+            if key:
+                with contextlib.suppress(Exception):  # best effort; reconcile removes what stays
+                    await self._store.delete(key)
+
+    async def submit_or_replay(
+        self, principal: Principal, upload: PhotoUpload, now: datetime
+    ) -> UploadResult:
+        """Submit; when a concurrent duplicate of this very request won the race, answer its answer."""
+        try:
+            return await self.submit(principal, upload, now)
+        except _Replayed as replayed:
+            return replayed.result
+
+
+class _Replayed(Exception):
+    def __init__(self, result: UploadResult) -> None:
+        super().__init__("replayed")
+        self.result = result
+
+
+async def _replay(uow: UnitOfWork, actor: str, key: str, request_hash: str) -> UploadResult | None:
+    stored = await uow.idempotency.find(actor, key)
+    if stored is None:
+        return None
+    if stored.request_hash != request_hash:
+        raise IdempotencyMismatch("this Idempotency-Key was already used for a different upload")
+    return UploadResult(
+        status_code=stored.status_code, view=msgspec.convert(stored.response, PhotoAttemptView)
+    )
+
+
+async def _capture_context(
+    uow: UnitOfWork, principal: Principal, order_id: str, session_id: uuid.UUID, now: datetime
+) -> CaptureContext:
+    order = await order_for(uow, principal, order_id, roles=("courier",))
+    session = await uow.sessions.get(session_id)
+    if session is None or session.order_id != order_id or session.courier_id != principal.sub:
+        raise NotFound("capture_session")
+    if order.status != "pending" or session.completed_at is not None:
+        raise Conflict("the delivery is already completed", code="delivery.already_completed")
+    device = await uow.devices.get(session.device_id)
+    if device is None or device.revoked_at is not None:
+        raise NotFound("device")
+    snapshot = msgspec.convert(order.snapshot, OrderSnapshot)
+    return CaptureContext(
+        session_id=session.session_id,
+        device_id=device.device_id,
+        public_key=device.public_key,
+        expectations=Expectations(
+            nonce=session.nonce,
+            label_code=order.label_code,
+            session_opened_at=session.opened_at,
+            session_expires_at=session.expires_at,
+            now=now,
+            address_lat=snapshot.address.lat,
+            address_lon=snapshot.address.lon,
+        ),
+    )
+
+
+async def _duplicate_check(uow: UnitOfWork, verdict: Verdict, order_id: str) -> Check:
+    candidates = await uow.attempts.duplicate_candidates(
+        perceptual_hash=verdict.perceptual_hash,
+        sha256=verdict.sha256,
+        other_than_order=order_id,
+        max_distance=DUPLICATE_MAX_DISTANCE,
+    )
+    others = {
+        c.order_id
+        for c in candidates
+        if hamming_bytes(c.detail_hash, verdict.detail_hash) <= DETAIL_DUPLICATE_MAX_BITS
+    }
+    if others:
+        return Check(
+            code="reuse.duplicate",
+            passed=False,
+            detail=f"the same or a near-identical photo was submitted for {len(others)} other order(s)",
+        )
+    return Check(code="reuse.duplicate", passed=True, detail="no earlier photo of another order matches")
+
+
+def _completed_event(order_id: str, photo_id: uuid.UUID, left_at: datetime) -> dict[str, Any]:
+    # Identifiers only: the worker reads contact details from the order when it sends,
+    # so no email or phone number is copied into the outbox.
+    return {"orderId": order_id, "photoId": str(photo_id), "leftAt": left_at.isoformat()}

@@ -1,0 +1,44 @@
+"""Courier devices: the Ed25519 keys that sign in-app photos."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from courier_api.auth import Principal
+from courier_api.errors import InvalidInput
+from courier_api.schemas.capture import DeviceEnrollment, DeviceView
+from courier_api.use_cases.attestation import AttestationRefused, DeviceAttestation
+from infra.repositories import UnitOfWork
+
+ED25519_KEY_BYTES = 32
+
+
+def decode_public_key(text: str) -> bytes:
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidInput("publicKey is not valid base64", field="publicKey", code="device.bad_key") from exc
+    if len(raw) != ED25519_KEY_BYTES:
+        raise InvalidInput(
+            f"publicKey must be the {ED25519_KEY_BYTES} raw bytes of an Ed25519 key, got {len(raw)}",
+            field="publicKey",
+            code="device.bad_key",
+        )
+    return raw
+
+
+async def enroll(
+    uow: UnitOfWork, attestation: DeviceAttestation, principal: Principal, request: DeviceEnrollment
+) -> DeviceView:
+    """Register a courier's device key, after the platform vouches for it when that is required."""
+    principal.require("courier")
+    key = decode_public_key(request.public_key)
+    try:
+        await attestation.verify(platform=request.platform, public_key=key, attestation=request.attestation)
+    except AttestationRefused as exc:
+        raise InvalidInput(
+            str(exc) or "attestation refused", field="attestation", code="device.attestation_refused"
+        ) from exc
+    device = await uow.devices.enroll(courier_id=principal.sub, public_key=key, platform=request.platform)
+    return DeviceView(device_id=device.device_id, platform=request.platform, enrolled_at=device.enrolled_at)

@@ -1,0 +1,299 @@
+"""Bytes in, verdict out: the delivery-photo verification.
+
+Cost plan for a 12 MP photo (see FACTS.md): the JPEG is decoded exactly once, at full
+resolution, by libjpeg-turbo (simplejpeg, strict: truncated or corrupt data raises) straight
+into an RGBX buffer that Pillow wraps without copying. One box reduction by an integer factor
+k = ceil(longest side / customer_copy_max_side) gives the frame every other step uses: the
+customer copy (so no separate resize), the quality metrics and the perceptual hash; halving it
+once more gives the image the label sheet is located on. Only the label crop is read at full
+resolution. Pillow never decodes: it parses headers and EXIF only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+from datetime import datetime, timedelta
+from typing import Final
+
+import numpy as np
+import simplejpeg
+from PIL import Image
+
+from photo_pipeline.errors import InvalidPhoto
+from photo_pipeline.expectations import Expectations, PhotoLimits
+from photo_pipeline.jpeg_markers import JpegStructure, walk_jpeg
+from photo_pipeline.label import LabelReading, find_label
+from photo_pipeline.metadata import ExifFacts, read_exif
+from photo_pipeline.perceptual import detail_hash, dhash
+from photo_pipeline.provenance import edit_traces
+from photo_pipeline.quality import laplacian_variance, median_luminance
+from photo_pipeline.verdict import CaptureMetadata, Check, Verdict
+
+__all__ = ["verify"]
+
+# Bytes tolerated after the end-of-image marker: phone firmwares append small trailers (a
+# Samsung S7 adds 67 bytes of "Image_UTC_Data"), encoders pad with 00/FF. Anything larger, or
+# holding another JPEG (MPO frames, Google "motion photo" videos), is refused: the courier
+# app captures single-frame JPEGs and a long tail is how polyglot files are built.
+TRAILER_ALLOWANCE: Final = 128
+PADDING_ALLOWANCE: Final = 4096
+
+CUSTOMER_COPY_QUALITY: Final = 85
+_EARTH_RADIUS_M: Final = 6_371_008.8
+_TRANSPOSE: Final = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def verify(data: bytes, expectations: Expectations, limits: PhotoLimits) -> Verdict:
+    """Check a courier's delivery photo; raise InvalidPhoto if it is not an acceptable JPEG."""
+    try:
+        return _verify(data, expectations, limits)
+    except InvalidPhoto:
+        raise
+    except Exception as exc:  # the contract: no other exception for any input bytes
+        detail = f"image could not be processed ({type(exc).__name__})"
+        raise InvalidPhoto("photo.undecodable", detail) from exc
+
+
+def _verify(data: bytes, expectations: Expectations, limits: PhotoLimits) -> Verdict:
+    image, structure = _open(data, limits)
+    width, height = image.size
+    exif = read_exif(image)
+    full = _decode(data, width, height)
+    sha256 = hashlib.sha256(data).hexdigest()
+
+    factor = max(1, math.ceil(max(width, height) / limits.customer_copy_max_side))
+    small = full.reduce(factor) if factor > 1 else full
+    small_l = small.convert("L")
+    small_gray = np.asarray(small_l)
+    # ~1/6 of a 12 MP frame for the metrics, ~1/12 to locate the sheet.
+    mid_l = small_l.reduce(2) if min(small_l.size) >= 400 else small_l
+    mid_gray = np.asarray(mid_l)
+    low_gray = np.asarray(mid_l.reduce(2)) if min(mid_l.size) >= 400 else mid_gray
+
+    label = find_label(full, small_gray, low_gray, expectations.label_code)
+    blur = laplacian_variance(mid_gray)
+    luminance = median_luminance(mid_gray)
+
+    transpose = _TRANSPOSE.get(exif.orientation)
+    oriented = small
+    oriented_l = small_l
+    if transpose is not None:
+        oriented = oriented.transpose(transpose)
+        oriented_l = oriented_l.transpose(transpose)
+    copy = io.BytesIO()
+    oriented.save(copy, "JPEG", quality=CUSTOMER_COPY_QUALITY)
+
+    distance = _distance(exif, expectations)
+    shown_w, shown_h = (height, width) if exif.orientation >= 5 else (width, height)
+    capture = CaptureMetadata(
+        captured_at=exif.captured_at,
+        lat=exif.lat,
+        lon=exif.lon,
+        distance_m=distance,
+        orientation=exif.orientation,
+        make=exif.make,
+        model=exif.model,
+        software=exif.software,
+        image_unique_id=exif.image_unique_id,
+        width=shown_w,
+        height=shown_h,
+    )
+    matched = next((c.text for c in label.codes if c.text == expectations.label_code), None)
+    checks = (
+        _check_nonce(exif, expectations),
+        _check_capture_time(exif, expectations, limits),
+        _check_edited(exif, structure, width, height),
+        _check_gps(exif, distance, limits),
+        *_check_label(label, matched, limits),
+        Check(
+            code="quality.blur",
+            passed=blur >= limits.blur_min,
+            detail=f"sharpness {blur:.1f} (minimum {limits.blur_min:g})",
+        ),
+        _check_exposure(luminance, limits),
+    )
+    return Verdict(
+        checks=checks,
+        capture=capture,
+        sha256=sha256,
+        perceptual_hash=dhash(oriented_l),
+        detail_hash=detail_hash(oriented_l),
+        label_share=label.share,
+        decoded_label=matched if matched is not None else (label.codes[0].text if label.codes else None),
+        customer_copy=copy.getvalue(),
+    )
+
+
+# --- decoding ----------------------------------------------------------------------------------
+
+
+def _open(data: bytes, limits: PhotoLimits) -> tuple[Image.Image, JpegStructure]:
+    if not data:
+        raise InvalidPhoto("photo.empty", "the body is empty")
+    if len(data) > limits.max_bytes:
+        raise InvalidPhoto("photo.too_many_bytes", f"{len(data)} bytes, limit {limits.max_bytes}")
+    if data[:2] != b"\xff\xd8":
+        raise InvalidPhoto("photo.not_jpeg", "not a JPEG (no start-of-image marker)")
+    try:
+        image = Image.open(io.BytesIO(data), formats=["JPEG"])
+        width, height = image.size
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise InvalidPhoto("photo.too_many_pixels", str(exc)) from exc
+    except Exception as exc:  # UnidentifiedImageError, OSError, SyntaxError, struct errors...
+        raise InvalidPhoto("photo.undecodable", f"JPEG header unreadable ({type(exc).__name__})") from exc
+    if width <= 0 or height <= 0:
+        raise InvalidPhoto("photo.undecodable", f"impossible size {width}x{height}")
+    if width * height > limits.max_pixels:
+        raise InvalidPhoto("photo.too_many_pixels", f"{width}x{height}, limit {limits.max_pixels} pixels")
+    if max(width, height) > limits.max_side:
+        raise InvalidPhoto("photo.too_large_dimensions", f"{width}x{height}, limit {limits.max_side} px")
+    if image.mode not in ("RGB", "L"):
+        raise InvalidPhoto("photo.undecodable", f"unsupported JPEG colour mode {image.mode}")
+    structure = walk_jpeg(data)
+    trailing = structure.trailing
+    if trailing and not _tolerated_trailer(trailing):
+        raise InvalidPhoto("photo.trailing_data", f"{len(trailing)} bytes after the end-of-image marker")
+    return image, structure
+
+
+def _tolerated_trailer(trailing: bytes) -> bool:
+    if len(trailing) <= PADDING_ALLOWANCE and not trailing.strip(b"\x00\xff"):
+        return True
+    return len(trailing) <= TRAILER_ALLOWANCE and b"\xff\xd8" not in trailing
+
+
+def _decode(data: bytes, width: int, height: int) -> Image.Image:
+    try:
+        pixels = simplejpeg.decode_jpeg(data, colorspace="RGBX", fastdct=True, strict=True)
+    except ValueError as exc:
+        message = str(exc)
+        code = "photo.truncated" if "Premature end" in message else "photo.undecodable"
+        raise InvalidPhoto(code, message) from exc
+    if pixels.shape != (height, width, 4):
+        raise InvalidPhoto("photo.undecodable", f"decoded {pixels.shape}, header says {width}x{height}")
+    return Image.frombuffer("RGBX", (width, height), pixels, "raw", "RGBX", 0, 1)
+
+
+# --- checks ------------------------------------------------------------------------------------
+
+
+def _check_nonce(exif: ExifFacts, expectations: Expectations) -> Check:
+    found = exif.image_unique_id
+    if found is None:
+        return Check(code="provenance.nonce", passed=False, detail="no ImageUniqueID: not taken in the app")
+    if found != expectations.nonce:
+        return Check(code="provenance.nonce", passed=False, detail="ImageUniqueID is another session's nonce")
+    return Check(code="provenance.nonce", passed=True, detail="ImageUniqueID matches the session nonce")
+
+
+def _check_capture_time(exif: ExifFacts, expectations: Expectations, limits: PhotoLimits) -> Check:
+    code = "provenance.capture_time"
+    if exif.local_time is None:
+        return Check(code=code, passed=False, detail="no valid DateTimeOriginal")
+    captured = exif.captured_at
+    if captured is None:
+        # The app always writes the offset; without it the instant is unknown by up to ±14 h.
+        return Check(code=code, passed=False, detail="no valid OffsetTimeOriginal: capture instant unknown")
+    skew = timedelta(seconds=limits.clock_skew_s)
+    earliest = expectations.session_opened_at - skew
+    latest = min(expectations.session_expires_at, expectations.now + skew)
+    stamp = _iso(captured)
+    if captured < earliest:
+        return Check(code=code, passed=False, detail=f"captured {stamp}, before the session opened")
+    if captured > latest:
+        return Check(code=code, passed=False, detail=f"captured {stamp}, after the session or in the future")
+    return Check(code=code, passed=True, detail=f"captured {stamp}")
+
+
+def _check_edited(exif: ExifFacts, structure: JpegStructure, width: int, height: int) -> Check:
+    traces = edit_traces(exif, structure, width, height)
+    if traces:
+        return Check(code="provenance.edited", passed=False, detail="; ".join(traces))
+    return Check(code="provenance.edited", passed=True, detail="no traces of editing")
+
+
+def _check_gps(exif: ExifFacts, distance: float | None, limits: PhotoLimits) -> Check:
+    code = "location.gps"
+    if exif.lat is None or exif.lon is None:
+        return Check(code=code, passed=False, detail="no valid GPS position")
+    if exif.lat == 0.0 and exif.lon == 0.0:
+        return Check(code=code, passed=False, detail="GPS 0,0 is a placeholder, not a fix")
+    assert distance is not None
+    return Check(
+        code=code,
+        passed=distance <= limits.gps_radius_m,
+        detail=f"{distance:.0f} m from the address (limit {limits.gps_radius_m:g} m)",
+    )
+
+
+def _check_label(label: LabelReading, matched: str | None, limits: PhotoLimits) -> tuple[Check, ...]:
+    share = label.share
+    if label.codes:
+        found = Check(code="label.found", passed=True, detail=f"{len(label.codes)} code(s) decoded")
+    elif label.seen_unreadable is not None:
+        found = Check(
+            code="label.found",
+            passed=False,
+            detail=f"a label is seen ({share:.1%} of the frame) but its code cannot be read",
+        )
+    else:
+        found = Check(code="label.found", passed=False, detail="no label barcode found")
+    if matched is not None:
+        matches = Check(code="label.matches_order", passed=True, detail="the label code is the order's")
+    elif label.codes:
+        matches = Check(code="label.matches_order", passed=False, detail="the label code is another order's")
+    else:
+        matches = Check(code="label.matches_order", passed=False, detail="no label code to compare")
+    if share is None:
+        small = Check(code="label.too_small", passed=True, detail="no label to measure")
+        large = Check(code="label.too_large", passed=True, detail="no label to measure")
+    else:
+        small = Check(
+            code="label.too_small",
+            passed=share >= limits.label_min_share,
+            detail=f"label covers {share:.1%} of the frame (minimum {limits.label_min_share:.1%})",
+        )
+        large = Check(
+            code="label.too_large",
+            passed=share <= limits.label_max_share,
+            detail=f"label covers {share:.1%} of the frame (maximum {limits.label_max_share:.1%})",
+        )
+    return found, matches, small, large
+
+
+def _check_exposure(luminance: float, limits: PhotoLimits) -> Check:
+    code = "quality.exposure"
+    if luminance <= limits.exposure_dark_max:
+        return Check(code=code, passed=False, detail=f"too dark (median luminance {luminance:.0f})")
+    if luminance >= limits.exposure_bright_min:
+        return Check(code=code, passed=False, detail=f"blown out (median luminance {luminance:.0f})")
+    return Check(code="quality.exposure", passed=True, detail=f"median luminance {luminance:.0f}")
+
+
+def _distance(exif: ExifFacts, expectations: Expectations) -> float | None:
+    if exif.lat is None or exif.lon is None or (exif.lat == 0.0 and exif.lon == 0.0):
+        return None
+    return haversine_m(exif.lat, exif.lon, expectations.address_lat, expectations.address_lon)
+
+
+def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in metres."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp = p2 - p1
+    dl = math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * _EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")

@@ -1,0 +1,106 @@
+"""Helpers that walk an order through the door-drop flow over HTTP, as the apps would."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from tests.conftest import AuthHeaders
+from tests.factories import new_id, order_body
+from tests.photo_factory import DEFAULT_ADDRESS, PhotoSpec, make_device_key, make_photo, sign_photo
+
+Client = AsyncTestClient[Litestar]
+
+
+@dataclass
+class DoorDrop:
+    """An order opted into door drop, assigned to a courier with an enrolled device and an open session."""
+
+    order_id: str
+    customer_id: str
+    courier_id: str
+    label_code: str
+    device_id: str
+    key: Ed25519PrivateKey
+    session_id: str
+    nonce: str
+
+    def photo(self, **overrides: Any) -> bytes:
+        base = PhotoSpec(
+            label_text=self.label_code,
+            nonce=self.nonce,
+            captured_at=datetime.now(UTC),
+            seed=int(uuid.UUID(self.session_id)) % 1_000_000,
+        )
+        return make_photo(dataclasses.replace(base, **overrides))
+
+    def headers(
+        self, auth: AuthHeaders, data: bytes, *, key: str | None = None, signature: str | None = None
+    ) -> dict[str, str]:
+        return {
+            **auth("courier", self.courier_id),
+            "Content-Type": "image/jpeg",
+            "X-Capture-Session": self.session_id,
+            "X-Capture-Signature": signature or sign_photo(data, self.key),
+            "Idempotency-Key": key or uuid.uuid4().hex,
+        }
+
+
+async def prepare_order(
+    client: Client, auth: AuthHeaders, *, opt_in: bool = True, **body: Any
+) -> dict[str, str]:
+    order_id, customer_id, courier_id = new_id(), new_id("cust"), new_id("cour")
+    label = f"DD{uuid.uuid4().hex[:10].upper()}"
+    lat, lon = DEFAULT_ADDRESS
+    payload = order_body(customer_id=customer_id, label_code=label, lat=lat, lon=lon, **body)
+    created = await client.put(f"/v1/orders/{order_id}", json=payload, headers=auth("service", "oms"))
+    assert created.status_code == 201, created.text
+    await client.put(
+        f"/v1/orders/{order_id}/courier", json={"courierId": courier_id}, headers=auth("service", "oms")
+    )
+    if opt_in:
+        chosen = await client.put(
+            f"/v1/orders/{order_id}/door-drop", json={"enabled": True}, headers=auth("customer", customer_id)
+        )
+        assert chosen.status_code == 200, chosen.text
+    return {"order_id": order_id, "customer_id": customer_id, "courier_id": courier_id, "label": label}
+
+
+async def enroll(client: Client, auth: AuthHeaders, courier_id: str) -> tuple[str, Ed25519PrivateKey]:
+    key, public_b64 = make_device_key()
+    enrolled = await client.post(
+        "/v1/courier/devices",
+        json={"publicKey": public_b64, "platform": "android"},
+        headers=auth("courier", courier_id),
+    )
+    assert enrolled.status_code == 201, enrolled.text
+    return str(enrolled.json()["deviceId"]), key
+
+
+async def door_drop(client: Client, auth: AuthHeaders) -> DoorDrop:
+    order = await prepare_order(client, auth)
+    device_id, key = await enroll(client, auth, order["courier_id"])
+    opened = await client.post(
+        f"/v1/deliveries/{order['order_id']}/capture-sessions",
+        json={"deviceId": device_id},
+        headers=auth("courier", order["courier_id"]),
+    )
+    assert opened.status_code == 201, opened.text
+    session = opened.json()
+    return DoorDrop(
+        order_id=order["order_id"],
+        customer_id=order["customer_id"],
+        courier_id=order["courier_id"],
+        label_code=order["label"],
+        device_id=device_id,
+        key=key,
+        session_id=session["sessionId"],
+        nonce=session["nonce"],
+    )
