@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 from litestar import Litestar
 from litestar.di import Provide
@@ -20,6 +21,7 @@ from courier_api.services import AppServices
 from courier_api.use_cases.attestation import AcceptAnyDevice, DeviceAttestation
 from courier_api.use_cases.capture import PhotoIntake
 from courier_api.use_cases.photo_verifier import PhotoVerifier
+from courier_api.use_cases.rate_limits import Limit, RateLimiter
 from infra.database import Database
 from infra.settings import Settings
 from infra.storage import ObjectStore
@@ -30,6 +32,8 @@ def create_app(
     *,
     s3_credentials: tuple[str, str] | None = None,
     attestation: DeviceAttestation | None = None,
+    rate_limits: dict[str, Limit] | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> Litestar:
     """Build the app for these settings; the pool and S3 client open when it starts."""
 
@@ -46,6 +50,7 @@ def create_app(
             access_key=access_key,
             secret_key=secret_key,
         )
+        limiter = RateLimiter(rate_limits)
         verifier = PhotoVerifier(workers=settings.verify_workers, kind=settings.verify_pool)
         app.state.services = AppServices(
             settings=settings,
@@ -54,7 +59,9 @@ def create_app(
             tokens=TokenService(
                 settings.jwt_secret, issuer=settings.jwt_issuer, audience=settings.jwt_audience
             ),
-            intake=PhotoIntake(db=db, store=store, verifier=verifier, settings=settings),
+            intake=PhotoIntake(db=db, store=store, verifier=verifier, settings=settings, limiter=limiter),
+            limits=limiter,
+            clock=clock or (lambda: datetime.now(UTC)),
             attestation=attestation or AcceptAnyDevice(),
         )
         try:

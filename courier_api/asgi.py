@@ -8,7 +8,8 @@ from litestar import Litestar
 
 from courier_api.app import create_app
 from courier_api.logging_setup import configure_logging
-from infra.settings import load_settings
+from infra.settings import Settings, load_settings
+from infra.storage import ObjectStore
 
 
 def app_from_environment() -> Litestar:
@@ -23,3 +24,15 @@ def _explicit_s3_credentials() -> tuple[str, str] | None:
     # Normally boto3's chain finds credentials itself; the dev stack passes them explicitly.
     key, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
     return (key, secret) if key and secret else None
+
+
+def store_from_environment(settings: Settings) -> ObjectStore:
+    """The evidence bucket, for commands that run outside the app (worker, jobs)."""
+    key, secret = _explicit_s3_credentials() or (None, None)
+    return ObjectStore(
+        bucket=settings.s3_bucket,
+        endpoint_url=settings.s3_endpoint_url,
+        region=settings.s3_region,
+        access_key=key,
+        secret_key=secret,
+    )

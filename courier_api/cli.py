@@ -8,16 +8,20 @@ import os
 import secrets
 import signal
 import sys
+from datetime import UTC, datetime, timedelta
 from typing import get_args
 
+import msgspec
 import uvicorn
 
 from courier_api.app import create_app
+from courier_api.asgi import store_from_environment
 from courier_api.auth import Role, TokenService
 from courier_api.demo import DEMO_ACTORS, seed_demo, seed_policies
 from courier_api.dev_state import DevState, clear_state, read_state, write_state
 from courier_api.logging_setup import configure_logging
 from courier_api.notifications.worker import run_worker
+from courier_api.use_cases.maintenance import apply_retention, reconcile, run_maintenance_forever
 from infra.database import Database
 from infra.devstack import DevStack
 from infra.devstack.stack import create_database
@@ -40,6 +44,12 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     commands.add_parser("worker", help="deliver outbox notifications, configured by environment variables")
     commands.add_parser("migrate", help="apply pending SQL migrations to DATABASE_URL")
+    reconcile = commands.add_parser("reconcile", help="find (and delete) S3 objects no photo refers to")
+    reconcile.add_argument("--dry-run", action="store_true", help="report orphans without deleting them")
+    reconcile.add_argument("--grace-minutes", type=int, default=15, help="ignore objects younger than this")
+    commands.add_parser(
+        "retention", help="delete evidence past EVIDENCE_RETENTION_DAYS (open claims keep it)"
+    )
     token = commands.add_parser("token", help="mint a bearer token the running dev server accepts")
     token.add_argument("--role", required=True, choices=get_args(Role))
     token.add_argument("--sub", required=True)
@@ -54,6 +64,10 @@ def main(argv: list[str] | None = None) -> int:
                 return _serve(args.host, args.port, args.workers)
             case "worker":
                 return _worker()
+            case "reconcile":
+                return asyncio.run(_reconcile(args.dry_run, args.grace_minutes))
+            case "retention":
+                return asyncio.run(_retention())
             case "migrate":
                 return _migrate()
             case "token":
@@ -92,7 +106,54 @@ async def _work_until_signalled(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    await run_worker(settings, stop)
+    db = await Database.connect(settings.database_url, min_size=1, max_size=2)
+    maintenance = asyncio.create_task(
+        run_maintenance_forever(
+            db,
+            store_from_environment(settings),
+            stop=stop,
+            retention=timedelta(days=settings.evidence_retention_days),
+        )
+    )
+    try:
+        await run_worker(settings, stop)
+    finally:
+        stop.set()
+        await maintenance
+        await db.close()
+
+
+async def _reconcile(dry_run: bool, grace_minutes: int) -> int:
+    settings = load_settings(os.environ)
+    db = await Database.connect(settings.database_url, min_size=1, max_size=2)
+    try:
+        report = await reconcile(
+            db,
+            store_from_environment(settings),
+            now=datetime.now(UTC),
+            grace=timedelta(minutes=grace_minutes),
+            delete=not dry_run,
+        )
+    finally:
+        await db.close()
+    print(msgspec.json.encode(report).decode())
+    return 1 if report.missing_or_altered else 0
+
+
+async def _retention() -> int:
+    settings = load_settings(os.environ)
+    db = await Database.connect(settings.database_url, min_size=1, max_size=2)
+    try:
+        report = await apply_retention(
+            db,
+            store_from_environment(settings),
+            now=datetime.now(UTC),
+            retention=timedelta(days=settings.evidence_retention_days),
+        )
+    finally:
+        await db.close()
+    print(msgspec.json.encode(report).decode())
+    return 0
 
 
 def _migrate() -> int:

@@ -73,7 +73,7 @@ async def seed_demo(db: Database) -> list[str]:
                 label_code=snapshot.label_code,
                 snapshot=msgspec.to_builtins(snapshot),
             )
-            await uow.orders.assign_courier(order_id, DEMO_ACTORS["courier"])
+            await uow.orders.assign_courier(order_id, DEMO_ACTORS["courier"], "Иван")
     return list(demo_orders())
 
 

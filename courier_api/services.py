@@ -10,6 +10,7 @@ from courier_api.auth import TokenService
 from courier_api.use_cases.attestation import AcceptAnyDevice, DeviceAttestation
 from courier_api.use_cases.capture import PhotoIntake
 from courier_api.use_cases.policy_catalog import PolicyCatalog
+from courier_api.use_cases.rate_limits import RateLimiter
 from infra.database import Database
 from infra.settings import Settings
 from infra.storage import ObjectStore
@@ -23,6 +24,7 @@ class AppServices:
     tokens: TokenService
     intake: PhotoIntake
     attestation: DeviceAttestation = field(default_factory=AcceptAnyDevice)
+    limits: RateLimiter = field(default_factory=RateLimiter)
     catalog: PolicyCatalog = field(default_factory=PolicyCatalog)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 

@@ -9,15 +9,24 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
+from datetime import datetime
 from typing import Any
 
 import boto3
 import botocore.exceptions
+import msgspec
 from botocore.config import Config
 
 from infra.errors import EvidenceExists, StorageUnavailable
 
 _RETRYABLE_CODES = {"InternalError", "ServiceUnavailable", "SlowDown", "RequestTimeout", "503", "500"}
+
+
+class StoredObject(msgspec.Struct, frozen=True, kw_only=True):
+    key: str
+    size: int
+    last_modified: datetime
 
 
 class ObjectStore:
@@ -120,19 +129,40 @@ class ObjectStore:
         body: bytes | None = await self._call(fetch)
         return body
 
+    async def hash_stored(self, key: str) -> str | None:
+        """Fetch the object and hash what is actually stored (re-verification), or None if it is gone."""
+
+        def fetch_and_hash() -> str | None:
+            try:
+                answer = self._client.get_object(Bucket=self.bucket, Key=key)
+            except botocore.exceptions.ClientError as exc:
+                if _code(exc) in {"404", "NoSuchKey", "NotFound"}:
+                    return None
+                raise
+            digest = hashlib.sha256()
+            for chunk in answer["Body"].iter_chunks(1 << 20):
+                digest.update(chunk)
+            return digest.hexdigest()
+
+        found: str | None = await self._call(fetch_and_hash)
+        return found
+
     async def delete(self, key: str) -> None:
         await self._call(lambda: self._client.delete_object(Bucket=self.bucket, Key=key))
 
-    async def list_keys(self, prefix: str) -> list[str]:
-        def listing() -> list[str]:
-            keys: list[str] = []
+    async def list_objects(self, prefix: str) -> list[StoredObject]:
+        def listing() -> list[StoredObject]:
+            found: list[StoredObject] = []
             paginator = self._client.get_paginator("list_objects_v2")
             for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
-                keys.extend(item["Key"] for item in page.get("Contents", []))
-            return keys
+                found.extend(
+                    StoredObject(key=item["Key"], size=int(item["Size"]), last_modified=item["LastModified"])
+                    for item in page.get("Contents", [])
+                )
+            return found
 
-        keys: list[str] = await self._call(listing)
-        return keys
+        objects: list[StoredObject] = await self._call(listing)
+        return objects
 
     def presigned_get_url(self, key: str, *, ttl_s: int) -> str:
         """A short-lived GET URL. Pure computation (no request), so no thread needed."""

@@ -6,9 +6,12 @@ from litestar.types import ControllerRouterHandler
 
 from courier_api.controllers.admin import AdminPoliciesController
 from courier_api.controllers.courier import CourierController
+from courier_api.controllers.customer import CustomerController
 from courier_api.controllers.eligibility import EligibilityController
 from courier_api.controllers.health import HealthController
+from courier_api.controllers.reports import ReportsController
 from courier_api.controllers.service import ServiceOrdersController
+from courier_api.controllers.support import SupportController
 from courier_api.controllers.support_outbox import SupportOutboxController
 
 ROUTE_HANDLERS: list[ControllerRouterHandler] = [
@@ -18,4 +21,7 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     CourierController,
     AdminPoliciesController,
     SupportOutboxController,
+    CustomerController,
+    SupportController,
+    ReportsController,
 ]

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from litestar import Controller, get, post
-from litestar.params import JSONBody, Parameter
+from litestar.params import JSONBody, QueryParameter
 
 from courier_api.dependencies import Caller, Services
 from courier_api.errors import InvalidInput
@@ -39,7 +39,7 @@ class AdminPoliciesController(Controller):
         principal: Caller,
         services: Services,
         at: Annotated[
-            datetime | None, Parameter(description="Timezone-aware moment; now when omitted")
+            datetime | None, QueryParameter(description="Timezone-aware moment; now when omitted")
         ] = None,
     ) -> PolicyVersionView:
         """The version in force at `at`."""

@@ -70,6 +70,7 @@ class CourierController(Controller):
     ) -> CaptureSessionView:
         """Open a capture session (may be done ahead, at route start) for an opted-in, eligible door drop."""
         async with services.db.transaction() as uow:
+            await services.limits.check(uow, "session.courier", principal.sub, services.now())
             return await capture.open_session(
                 uow, services.catalog, services.settings, principal, order_id, data.device_id, services.now()
             )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from litestar.params import Parameter
+from litestar.params import PathParameter
 
 ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
 
-OrderId = Annotated[str, Parameter(description="The upstream order id", pattern=ID_PATTERN, max_length=64)]
+OrderId = Annotated[str, PathParameter(description="The upstream order id", pattern=ID_PATTERN, max_length=64)]

@@ -30,7 +30,7 @@ class ServiceOrdersController(Controller):
     ) -> OrderView:
         """Assign (or reassign) the courier who delivers the order."""
         async with services.db.transaction() as uow:
-            return await orders.assign_courier(uow, principal, order_id, data.courier_id)
+            return await orders.assign_courier(uow, principal, order_id, data)
 
     @get("/{order_id:str}")
     async def read(self, order_id: OrderId, principal: Caller, services: Services) -> OrderView:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, get, post
-from litestar.params import Parameter
+from litestar.params import PathParameter, QueryParameter
 
 from courier_api.dependencies import Caller, Services
 from courier_api.schemas.outbox import DeadLetters, OutboxEntryView
@@ -21,7 +21,7 @@ class SupportOutboxController(Controller):
         self,
         principal: Caller,
         services: Services,
-        limit: Annotated[int, Parameter(ge=1, le=500, description="Most rows to return")] = 100,
+        limit: Annotated[int, QueryParameter(ge=1, le=500, description="Most rows to return")] = 100,
     ) -> DeadLetters:
         """Notifications the worker gave up on, newest first, with counts per status."""
         async with services.db.transaction() as uow:
@@ -30,7 +30,7 @@ class SupportOutboxController(Controller):
     @post("/{entry_id:int}/retry", status_code=200)
     async def retry(
         self,
-        entry_id: Annotated[int, Parameter(ge=1, description="The outbox row id")],
+        entry_id: Annotated[int, PathParameter(ge=1, description="The outbox row id")],
         principal: Caller,
         services: Services,
     ) -> OutboxEntryView:

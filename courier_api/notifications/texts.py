@@ -3,7 +3,8 @@
 Payload contract (camelCase keys, identifiers only; contact details come from the order):
     door_drop.completed   orderId
     claim.opened          orderId, claimId
-    claim.decided         orderId, claimId, decision ("approved" | "rejected"; anything else reads neutral)
+    claim.decided         orderId, claimId, decision ("compensate" | "reject"; anything else reads neutral),
+                          amountKopecks (with compensate)
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ def render(event_type: str, payload: Mapping[str, Any], locale: str, public_base
     if not order_id:
         raise IncompletePayload("orderId")
     fields["link"] = order_link(public_base_url, order_id)
+    if "amountKopecks" in fields:
+        kopecks = int(fields["amountKopecks"])
+        fields["amountRub"] = f"{kopecks // 100}.{kopecks % 100:02d}"
     subject, body = template(locale if locale in SUPPORTED_LOCALES else DEFAULT_LOCALE, fields)
     try:
         subject, body = subject.format_map(fields), body.format_map(fields)
@@ -92,15 +96,16 @@ def _claim_decided(locale: Locale, fields: dict[str, str]) -> tuple[str, str]:
     decision = fields.get("decision")
     if locale == "en":
         outcome = {
-            "approved": "We approved your claim {claimId}: we will refund or redeliver order {orderId}.",
-            "rejected": "We reviewed your claim {claimId} and could not approve it: "
+            "compensate": "We approved your claim {claimId} about order {orderId}: "
+            "we will pay you {amountRub} RUB.",
+            "reject": "We reviewed your claim {claimId} and could not approve it: "
             "the photo proof shows order {orderId} delivered to your door.",
         }.get(decision or "", "We reached a decision on your claim {claimId} about order {orderId}.")
         return ("Decision on your claim for order {orderId}", f"{outcome}\nDetails: {{link}}")
     outcome = {
-        "approved": "Мы удовлетворили вашу заявку {claimId}: "
-        "вернём деньги или повторно доставим заказ {orderId}.",
-        "rejected": "Мы рассмотрели вашу заявку {claimId} и не можем её удовлетворить: "
+        "compensate": "Мы удовлетворили вашу заявку {claimId} по заказу {orderId}: "
+        "выплатим вам {amountRub} ₽.",
+        "reject": "Мы рассмотрели вашу заявку {claimId} и не можем её удовлетворить: "
         "фото подтверждает, что заказ {orderId} доставлен к вашей двери.",
     }.get(decision or "", "Мы приняли решение по вашей заявке {claimId} по заказу {orderId}.")
     return ("Решение по заявке на заказ {orderId}", f"{outcome}\nПодробности: {{link}}")

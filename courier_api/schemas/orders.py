@@ -60,12 +60,15 @@ class OrderSnapshot(WireStruct):
 
 class CourierAssignment(WireStruct):
     courier_id: Identifier
+    # Shown to the customer ("left at your door by Ivan"); never the full name.
+    courier_first_name: Annotated[str, msgspec.Meta(min_length=1, max_length=40)] | None = None
 
 
 class OrderView(WireStruct):
     order_id: str
     order: OrderSnapshot
     courier_id: str | None
+    courier_first_name: str | None
     status: str
     door_drop_enabled: bool
     delivered_at: datetime | None

@@ -38,6 +38,7 @@ from courier_api.use_cases.access import order_for
 from courier_api.use_cases.eligibility import decision_for_order, decision_view
 from courier_api.use_cases.photo_verifier import PhotoVerifier
 from courier_api.use_cases.policy_catalog import PolicyCatalog
+from courier_api.use_cases.rate_limits import RateLimiter
 from infra.database import Database
 from infra.errors import ConflictingWrite
 from infra.repositories import UnitOfWork
@@ -184,8 +185,15 @@ class PhotoIntake:
     """Everything an upload touches, held by the app for its lifetime."""
 
     def __init__(
-        self, *, db: Database, store: ObjectStore, verifier: PhotoVerifier, settings: Settings
+        self,
+        *,
+        db: Database,
+        store: ObjectStore,
+        verifier: PhotoVerifier,
+        settings: Settings,
+        limiter: RateLimiter | None = None,
     ) -> None:
+        self._limiter = limiter or RateLimiter()
         self._db = db
         self._store = store
         self._verifier = verifier
@@ -209,7 +217,12 @@ class PhotoIntake:
             replay = await _replay(uow, actor, upload.idempotency_key, request_hash)
             if replay is not None:
                 return replay
+        # Counted in a transaction of its own, so refused requests count too.
+        async with self._db.transaction() as uow:
+            await self._limiter.check(uow, "upload.courier", principal.sub, now)
+        async with self._db.transaction() as uow:
             context = await _capture_context(uow, principal, upload.order_id, session_id, now)
+            await self._limiter.check(uow, "upload.device", str(context.device_id), now)
 
         verdict = await self._verifier.verify(upload.body, context.expectations, self._limits)
         checks = [signature_check(context.public_key, upload.signature, body_sha256), *verdict.checks]

@@ -6,7 +6,7 @@ import msgspec
 
 from courier_api.auth import Principal, Role
 from courier_api.errors import Conflict, NotFound
-from courier_api.schemas.orders import OrderSnapshot, OrderView
+from courier_api.schemas.orders import CourierAssignment, OrderSnapshot, OrderView
 from infra.repositories import UnitOfWork
 from infra.repositories.orders import OrderRecord
 
@@ -18,6 +18,7 @@ def order_view(record: OrderRecord) -> OrderView:
         order_id=record.order_id,
         order=msgspec.convert(record.snapshot, OrderSnapshot),
         courier_id=record.courier_id,
+        courier_first_name=record.courier_first_name,
         status=record.status,
         door_drop_enabled=record.door_drop_enabled,
         delivered_at=record.delivered_at,
@@ -47,14 +48,16 @@ async def upsert_order(
     return order_view(record), created
 
 
-async def assign_courier(uow: UnitOfWork, principal: Principal, order_id: str, courier_id: str) -> OrderView:
+async def assign_courier(
+    uow: UnitOfWork, principal: Principal, order_id: str, assignment: CourierAssignment
+) -> OrderView:
     principal.require("service")
     existing = await uow.orders.get(order_id, for_update=True)
     if existing is None:
         raise NotFound("order")
     if existing.status != "pending":
         raise Conflict("the order was already delivered", code="order.already_delivered")
-    record = await uow.orders.assign_courier(order_id, courier_id)
+    record = await uow.orders.assign_courier(order_id, assignment.courier_id, assignment.courier_first_name)
     assert record is not None
     return order_view(record)
 

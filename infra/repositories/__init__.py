@@ -10,10 +10,12 @@ from infra.repositories.capture import (
     IdempotencyRepository,
     SessionRepository,
 )
+from infra.repositories.claims import AuditRepository, ClaimRepository
 from infra.repositories.connection import Connection
 from infra.repositories.orders import OrderRepository
 from infra.repositories.outbox import OutboxRepository
 from infra.repositories.policies import BarRepository, DecisionRepository, PolicyRepository
+from infra.repositories.rate_limits import RateLimitRepository
 
 
 class UnitOfWork:
@@ -57,3 +59,15 @@ class UnitOfWork:
     @cached_property
     def idempotency(self) -> IdempotencyRepository:
         return IdempotencyRepository(self._conn)
+
+    @cached_property
+    def claims(self) -> ClaimRepository:
+        return ClaimRepository(self._conn)
+
+    @cached_property
+    def audit(self) -> AuditRepository:
+        return AuditRepository(self._conn)
+
+    @cached_property
+    def rate_limits(self) -> RateLimitRepository:
+        return RateLimitRepository(self._conn)

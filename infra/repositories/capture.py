@@ -294,6 +294,41 @@ class AttemptRepository:
         )
         return [msgspec.convert(row, DuplicateCandidate) for row in rows]
 
+    async def expired_evidence(self, *, created_before: datetime, limit: int) -> list[AttemptRecord]:
+        """Attempts past retention whose evidence is still stored and whose order has no open claim."""
+        rows = await self._conn.fetch(
+            f"""
+            select {_ATTEMPT_COLUMNS} from photo_attempts a
+             where a.created_at < $1 and a.deleted_at is null
+               and not exists (select 1 from claims c where c.order_id = a.order_id and c.status = 'open')
+             order by a.created_at limit $2
+            """,  # noqa: S608
+            created_before,
+            limit,
+        )
+        return [_attempt(row) for row in rows]
+
+    async def mark_deleted(self, photo_ids: list[uuid.UUID], at: datetime) -> None:
+        await self._conn.execute(
+            """
+            update photo_attempts set deleted_at = $2
+             where photo_id = any($1::uuid[]) and deleted_at is null
+            """,
+            photo_ids,
+            at,
+        )
+
+    async def accepted_since(self, since: datetime, *, limit: int) -> list[AttemptRecord]:
+        rows = await self._conn.fetch(
+            f"""
+            select {_ATTEMPT_COLUMNS} from photo_attempts
+             where accepted and deleted_at is null and created_at >= $1 order by created_at limit $2
+            """,  # noqa: S608
+            since,
+            limit,
+        )
+        return [_attempt(row) for row in rows]
+
     async def keys_referenced(self, keys: list[str]) -> set[str]:
         rows = await self._conn.fetch(
             """

@@ -28,11 +28,13 @@ class OrderRecord(msgspec.Struct, frozen=True, kw_only=True):
     accepted_photo_id: uuid.UUID | None = None
     left_lat: float | None = None
     left_lon: float | None = None
+    courier_first_name: str | None = None
 
 
 _COLUMNS = (
     "order_id, customer_id, courier_id, city, label_code, snapshot, status,"
-    " door_drop_enabled, delivered_at, created_at, updated_at, accepted_photo_id, left_lat, left_lon"
+    " door_drop_enabled, delivered_at, created_at, updated_at, accepted_photo_id, left_lat, left_lon,"
+    " courier_first_name"
 )
 
 
@@ -67,11 +69,17 @@ class OrderRepository:
         assert row is not None
         return msgspec.convert(row, OrderRecord), bool(row["created"])
 
-    async def assign_courier(self, order_id: str, courier_id: str) -> OrderRecord | None:
+    async def assign_courier(
+        self, order_id: str, courier_id: str, first_name: str | None = None
+    ) -> OrderRecord | None:
         row = await self._conn.fetchrow(
-            f"update orders set courier_id = $2, updated_at = now() where order_id = $1 returning {_COLUMNS}",  # noqa: S608
+            f"""
+            update orders set courier_id = $2, courier_first_name = $3, updated_at = now()
+             where order_id = $1 returning {_COLUMNS}
+            """,  # noqa: S608
             order_id,
             courier_id,
+            first_name,
         )
         return None if row is None else msgspec.convert(row, OrderRecord)
 

@@ -170,6 +170,18 @@ class OutboxRepository:
         )
         return [msgspec.convert(row, OutboxEntry) for row in rows]
 
+    async def events_for_order(self, event_type: str, order_id: str) -> list[dict[str, Any]]:
+        """The distinct payloads of one event type about one order (support views and tests)."""
+        rows = await self._conn.fetch(
+            """
+            select distinct on (event_id) payload from outbox
+             where event_type = $1 and payload->>'orderId' = $2 order by event_id
+            """,
+            event_type,
+            order_id,
+        )
+        return [dict(row["payload"]) for row in rows]
+
     async def retry_dead(self, entry_id: int, *, now: datetime) -> OutboxEntry | None:
         """Put a dead letter back in the queue with a fresh attempt budget; None if it is not dead."""
         row = await self._conn.fetchrow(

@@ -63,7 +63,9 @@ async def prepare_order(
     created = await client.put(f"/v1/orders/{order_id}", json=payload, headers=auth("service", "oms"))
     assert created.status_code == 201, created.text
     await client.put(
-        f"/v1/orders/{order_id}/courier", json={"courierId": courier_id}, headers=auth("service", "oms")
+        f"/v1/orders/{order_id}/courier",
+        json={"courierId": courier_id, "courierFirstName": "Иван"},
+        headers=auth("service", "oms"),
     )
     if opt_in:
         chosen = await client.put(
@@ -84,8 +86,8 @@ async def enroll(client: Client, auth: AuthHeaders, courier_id: str) -> tuple[st
     return str(enrolled.json()["deviceId"]), key
 
 
-async def door_drop(client: Client, auth: AuthHeaders) -> DoorDrop:
-    order = await prepare_order(client, auth)
+async def door_drop(client: Client, auth: AuthHeaders, **body: Any) -> DoorDrop:
+    order = await prepare_order(client, auth, **body)
     device_id, key = await enroll(client, auth, order["courier_id"])
     opened = await client.post(
         f"/v1/deliveries/{order['order_id']}/capture-sessions",

@@ -272,7 +272,10 @@ async def test_dead_letter_after_max_attempts_is_listed_for_support_and_can_be_r
 ) -> None:
     order_id = await create_order(db)
     event = await enqueue(
-        db, "claim.decided", {"orderId": order_id, "claimId": "cl-9", "decision": "approved"}, ["webhook"]
+        db,
+        "claim.decided",
+        {"orderId": order_id, "claimId": "cl-9", "decision": "compensate", "amountKopecks": 15000},
+        ["webhook"],
     )
     key = dedupe_key(event, "webhook")
     webhook.fail_next(1000, status=502)
@@ -411,9 +414,12 @@ async def test_enqueue_is_part_of_the_callers_transaction_and_replays_are_no_ops
 
     for _ in range(2):
         async with db.transaction() as uow:
-            assert await uow.outbox.enqueue(
-                event_type="claim.opened", payload={"orderId": "x"}, event_id=event_id
-            ) == event_id
+            assert (
+                await uow.outbox.enqueue(
+                    event_type="claim.opened", payload={"orderId": "x"}, event_id=event_id
+                )
+                == event_id
+            )
     assert set(await rows(db, event_id)) == {f"{event_id}:webhook", f"{event_id}:email"}
 
 
@@ -435,7 +441,7 @@ def test_texts_cover_each_event_in_both_languages() -> None:
     for event_type, payload in [
         ("door_drop.completed", {"orderId": "A-1"}),
         ("claim.opened", {"orderId": "A-1", "claimId": "c-1"}),
-        ("claim.decided", {"orderId": "A-1", "claimId": "c-1", "decision": "rejected"}),
+        ("claim.decided", {"orderId": "A-1", "claimId": "c-1", "decision": "reject"}),
         ("claim.decided", {"orderId": "A-1", "claimId": "c-1", "decision": "partially"}),
     ]:
         ru = render(event_type, payload, "ru", PUBLIC)

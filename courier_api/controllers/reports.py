@@ -1,0 +1,54 @@
+"""Admin reports: rollout health per city, and the evidence audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from litestar import Controller, get
+from litestar.params import QueryParameter
+
+from courier_api.controllers.params import ID_PATTERN
+from courier_api.dependencies import Caller, Services
+from courier_api.errors import InvalidInput
+from courier_api.schemas.claims import AuditEntry, IncidentReport
+from courier_api.use_cases import evidence, incidents
+
+
+def _aware(value: datetime, name: str) -> datetime:
+    if value.tzinfo is None:
+        raise InvalidInput(f"`{name}` must carry a timezone, e.g. 2026-11-01T00:00:00Z", field=name)
+    return value
+
+
+class ReportsController(Controller):
+    path = "/v1/admin"
+    tags = ["admin"]  # noqa: RUF012
+
+    @get("/incidents")
+    async def incidents(
+        self,
+        principal: Caller,
+        services: Services,
+        start: Annotated[datetime, QueryParameter(name="from")],
+        end: Annotated[datetime, QueryParameter(name="to")],
+    ) -> IncidentReport:
+        """Per city and week: door drops, rejected attempts, claims, compensations, claims per 1,000 drops."""
+        async with services.db.transaction() as uow:
+            return await incidents.incident_report(uow, principal, _aware(start, "from"), _aware(end, "to"))
+
+    @get("/audit")
+    async def audit(
+        self,
+        principal: Caller,
+        services: Services,
+        order_id: Annotated[str | None, QueryParameter(name="orderId", pattern=ID_PATTERN)] = None,
+        actor_id: Annotated[str | None, QueryParameter(name="actorId", max_length=128)] = None,
+        before_id: Annotated[int | None, QueryParameter(name="beforeId", ge=1)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+    ) -> list[AuditEntry]:
+        """Who viewed which evidence and when, newest first; page with beforeId."""
+        async with services.db.transaction() as uow:
+            return await evidence.audit_log(
+                uow, principal, order_id=order_id, actor_id=actor_id, before_id=before_id, limit=limit
+            )

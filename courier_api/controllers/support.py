@@ -1,0 +1,71 @@
+"""Support CRM: evidence per order, claim decisions, door-drop bars."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from litestar import Controller, delete, get, post
+from litestar.params import JSONBody, PathParameter
+
+from courier_api.controllers.params import ID_PATTERN, OrderId
+from courier_api.dependencies import Caller, Services
+from courier_api.schemas.claims import (
+    BarHistory,
+    BarRequest,
+    BarView,
+    ClaimDecisionRequest,
+    ClaimView,
+    OrderEvidence,
+)
+from courier_api.use_cases import bars, claims, evidence
+
+ClaimId = Annotated[uuid.UUID, PathParameter(description="Claim id")]
+CustomerId = Annotated[str, PathParameter(description="Customer id", pattern=ID_PATTERN, max_length=64)]
+
+
+class SupportController(Controller):
+    path = "/v1/support"
+    tags = ["support"]  # noqa: RUF012
+
+    @get("/orders/{order_id:str}/evidence")
+    async def order_evidence(self, order_id: OrderId, principal: Caller, services: Services) -> OrderEvidence:
+        """Every attempt with every check, the original (short-lived URL) re-verified against its SHA-256,
+        capture time and place, device, session, policy version, claims. Each read is audited."""
+        async with services.db.transaction() as uow:
+            return await evidence.order_evidence(
+                uow,
+                services.store,
+                principal,
+                order_id,
+                now=services.now(),
+                url_ttl_s=services.settings.photo_url_ttl_s,
+            )
+
+    @post("/claims/{claim_id:uuid}/decision", status_code=200)
+    async def decide(
+        self, claim_id: ClaimId, data: JSONBody[ClaimDecisionRequest], principal: Caller, services: Services
+    ) -> ClaimView:
+        """Compensate (up to the order value) or reject, with a reason. Final; the customer is notified."""
+        async with services.db.transaction() as uow:
+            return await claims.decide_claim(uow, principal, claim_id, data, now=services.now())
+
+    @post("/customers/{customer_id:str}/door-drop-bar", status_code=201)
+    async def bar(
+        self, customer_id: CustomerId, data: JSONBody[BarRequest], principal: Caller, services: Services
+    ) -> BarView:
+        """Bar a customer from door drops after confirmed fraud (eligibility rule customer_barred)."""
+        async with services.db.transaction() as uow:
+            return await bars.bar_customer(uow, principal, customer_id, data.reason)
+
+    @delete("/customers/{customer_id:str}/door-drop-bar", status_code=200)
+    async def lift(self, customer_id: CustomerId, principal: Caller, services: Services) -> BarView:
+        """Lift the active bar; the history is kept."""
+        async with services.db.transaction() as uow:
+            return await bars.lift_bar(uow, principal, customer_id)
+
+    @get("/customers/{customer_id:str}/door-drop-bar")
+    async def bar_history(self, customer_id: CustomerId, principal: Caller, services: Services) -> BarHistory:
+        """Whether the customer is barred now, and every bar with who set and lifted it."""
+        async with services.db.transaction() as uow:
+            return await bars.bar_history(uow, principal, customer_id)

@@ -1,0 +1,173 @@
+"""Customer deliveries, claims, support evidence, bars, audit and rollout health on the wire."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+from courier_api.schemas.capture import CheckView
+from courier_api.schemas.common import WireStruct
+
+ClaimKind = Literal["not_received", "wrong_door", "damaged"]
+Decision = Literal["compensate", "reject"]
+Comment = Annotated[str, msgspec.Meta(max_length=2000)]
+
+
+class ClaimRequest(WireStruct):
+    kind: ClaimKind
+    comment: Comment = ""
+
+
+class ClaimView(WireStruct):
+    claim_id: uuid.UUID
+    order_id: str
+    kind: str
+    comment: str
+    status: str
+    created_at: datetime
+    decision: str | None = None
+    amount_kopecks: int | None = None
+    reason: str | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+
+
+class CustomerDelivery(WireStruct):
+    order_id: str
+    status: str
+    door_drop: bool
+    left_at: datetime | None = None
+    courier_first_name: str | None = None
+    # Short-lived URL of the customer copy (no EXIF, no GPS); never the original.
+    photo_url: str | None = None
+    photo_url_expires_at: datetime | None = None
+    claim_deadline: datetime | None = None
+    claims: list[ClaimView] = msgspec.field(default_factory=list)
+
+
+class ClaimDecisionRequest(WireStruct):
+    decision: Decision
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    amount_kopecks: Annotated[int, msgspec.Meta(ge=1, le=10**13)] | None = None
+
+
+class AttemptEvidence(WireStruct):
+    photo_id: uuid.UUID
+    verdict: Literal["accepted", "rejected"]
+    checks: list[CheckView]
+    sha256: str
+    size_bytes: int
+    width: int
+    height: int
+    session_id: uuid.UUID
+    device_id: uuid.UUID
+    courier_id: str
+    created_at: datetime
+    captured_at: datetime | None = None
+    lat: float | None = None
+    lon: float | None = None
+    distance_m: float | None = None
+    label_share: float | None = None
+    decoded_label: str | None = None
+    original_url: str | None = None
+    customer_copy_url: str | None = None
+    evidence_deleted_at: datetime | None = None
+
+
+class StoredEvidence(WireStruct):
+    photo_id: uuid.UUID
+    sha256: str
+    # The object was fetched from storage again and hashed: does it still match what was recorded?
+    stored_object_matches: bool
+    original_url: str
+    customer_copy_url: str | None
+    map_url: str | None
+
+
+class DecisionRecordView(WireStruct):
+    enabled: bool
+    eligible: bool
+    policy_version: int | None
+    decided_by: str
+    decided_at: datetime
+
+
+class OrderEvidence(WireStruct):
+    order_id: str
+    status: str
+    customer_id: str
+    courier_id: str | None
+    courier_first_name: str | None
+    address_text: str
+    address_lat: float
+    address_lon: float
+    door_drop_enabled: bool
+    left_at: datetime | None
+    last_door_drop_decision: DecisionRecordView | None
+    session_policy_versions: list[int]
+    accepted: StoredEvidence | None
+    attempts: list[AttemptEvidence]
+    claims: list[ClaimView]
+    urls_expire_at: datetime
+
+
+class BarRequest(WireStruct):
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+
+
+class BarView(WireStruct):
+    customer_id: str
+    reason: str
+    barred_by: str
+    barred_at: datetime
+    lifted_by: str | None = None
+    lifted_at: datetime | None = None
+
+
+class BarHistory(WireStruct):
+    customer_id: str
+    barred: bool
+    history: list[BarView]
+
+
+class AuditEntry(WireStruct):
+    id: int
+    actor_role: str
+    actor_id: str
+    action: str
+    at: datetime
+    order_id: str | None = None
+    photo_id: uuid.UUID | None = None
+    request_id: str | None = None
+
+
+class IncidentRow(WireStruct):
+    city: str
+    week_start: datetime
+    door_drops: int
+    rejected_attempts: int
+    claims: int
+    compensations: int
+    compensated_kopecks: int
+    claims_per_1000_drops: float | None
+
+
+class CityTotals(WireStruct):
+    city: str
+    door_drops: int
+    rejected_attempts: int
+    claims: int
+    compensations: int
+    compensated_kopecks: int
+    claims_per_1000_drops: float | None
+    compensations_per_1000_drops: float | None
+
+
+class IncidentReport(WireStruct):
+    start: datetime
+    end: datetime
+    weeks: list[IncidentRow]
+    cities: list[CityTotals]

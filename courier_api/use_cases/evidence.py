@@ -1,0 +1,154 @@
+"""Support's view of the evidence for an order. Every view is written to the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import msgspec
+
+from courier_api.auth import Principal
+from courier_api.logging_setup import request_id_var
+from courier_api.schemas.capture import CheckView
+from courier_api.schemas.claims import (
+    AttemptEvidence,
+    AuditEntry,
+    DecisionRecordView,
+    OrderEvidence,
+    StoredEvidence,
+)
+from courier_api.schemas.orders import OrderSnapshot
+from courier_api.use_cases.access import order_for
+from courier_api.use_cases.claims import claim_view
+from infra.repositories import UnitOfWork
+from infra.repositories.capture import AttemptRecord
+from infra.storage import ObjectStore
+
+
+def _map_url(lat: float | None, lon: float | None) -> str | None:
+    if lat is None or lon is None:
+        return None
+    return f"https://www.openstreetmap.org/?mlat={lat:.6f}&mlon={lon:.6f}#map=19/{lat:.6f}/{lon:.6f}"
+
+
+async def order_evidence(
+    uow: UnitOfWork, store: ObjectStore, principal: Principal, order_id: str, *, now: datetime, url_ttl_s: int
+) -> OrderEvidence:
+    """Every attempt with every check, the accepted original re-verified, the claims and the decision."""
+    order = await order_for(uow, principal, order_id, roles=("support",))
+    snapshot = msgspec.convert(order.snapshot, OrderSnapshot)
+    attempts = await uow.attempts.for_order(order_id)
+    request_id = request_id_var.get()
+    await uow.audit.record(
+        actor_role=principal.role,
+        actor_id=principal.sub,
+        action="evidence.view",
+        order_id=order_id,
+        request_id=request_id,
+    )
+    views: list[AttemptEvidence] = []
+    for attempt in attempts:
+        original_url = None
+        if attempt.deleted_at is None:
+            original_url = store.presigned_get_url(attempt.original_key, ttl_s=url_ttl_s)
+            await uow.audit.record(
+                actor_role=principal.role,
+                actor_id=principal.sub,
+                action="evidence.original_url",
+                order_id=order_id,
+                photo_id=attempt.photo_id,
+                request_id=request_id,
+            )
+        views.append(_attempt_view(attempt, store, original_url, url_ttl_s))
+    accepted = next((a for a in attempts if a.accepted and a.deleted_at is None), None)
+    stored = None
+    if accepted is not None:
+        original = next(v.original_url for v in views if v.photo_id == accepted.photo_id)
+        assert original is not None
+        stored = StoredEvidence(
+            photo_id=accepted.photo_id,
+            sha256=accepted.sha256,
+            stored_object_matches=await store.hash_stored(accepted.original_key) == accepted.sha256,
+            original_url=original,
+            customer_copy_url=next(v.customer_copy_url for v in views if v.photo_id == accepted.photo_id),
+            map_url=_map_url(accepted.lat, accepted.lon),
+        )
+    decision = await uow.decisions.latest(order_id)
+    sessions = sorted({a.session_id for a in attempts}, key=str)
+    policy_versions = sorted(
+        {
+            s.policy_version
+            for s in [await uow.sessions.get(sid) for sid in sessions]
+            if s and s.policy_version
+        }
+    )
+    return OrderEvidence(
+        order_id=order.order_id,
+        status=order.status,
+        customer_id=order.customer_id,
+        courier_id=order.courier_id,
+        courier_first_name=order.courier_first_name,
+        address_text=snapshot.address.text,
+        address_lat=snapshot.address.lat,
+        address_lon=snapshot.address.lon,
+        door_drop_enabled=order.door_drop_enabled,
+        left_at=order.delivered_at,
+        last_door_drop_decision=None
+        if decision is None
+        else DecisionRecordView(
+            enabled=decision.enabled,
+            eligible=decision.eligible,
+            policy_version=decision.policy_version,
+            decided_by=decision.decided_by,
+            decided_at=decision.decided_at,
+        ),
+        session_policy_versions=policy_versions,
+        accepted=stored,
+        attempts=views,
+        claims=[claim_view(claim) for claim in await uow.claims.for_order(order_id)],
+        urls_expire_at=now + timedelta(seconds=url_ttl_s),
+    )
+
+
+def _attempt_view(
+    attempt: AttemptRecord, store: ObjectStore, original_url: str | None, ttl_s: int
+) -> AttemptEvidence:
+    copy_url = None
+    if attempt.customer_copy_key and attempt.deleted_at is None:
+        copy_url = store.presigned_get_url(attempt.customer_copy_key, ttl_s=ttl_s)
+    return AttemptEvidence(
+        photo_id=attempt.photo_id,
+        verdict="accepted" if attempt.accepted else "rejected",
+        checks=[msgspec.convert(check, CheckView) for check in attempt.checks],
+        sha256=attempt.sha256,
+        size_bytes=attempt.size_bytes,
+        width=attempt.width,
+        height=attempt.height,
+        session_id=attempt.session_id,
+        device_id=attempt.device_id,
+        courier_id=attempt.courier_id,
+        created_at=attempt.created_at,
+        captured_at=attempt.captured_at,
+        lat=attempt.lat,
+        lon=attempt.lon,
+        distance_m=attempt.distance_m,
+        label_share=attempt.label_share,
+        decoded_label=attempt.decoded_label,
+        original_url=original_url,
+        customer_copy_url=copy_url,
+        evidence_deleted_at=attempt.deleted_at,
+    )
+
+
+async def audit_log(
+    uow: UnitOfWork,
+    principal: Principal,
+    *,
+    order_id: str | None,
+    actor_id: str | None,
+    before_id: int | None,
+    limit: int,
+) -> list[AuditEntry]:
+    """Who viewed which evidence, newest first (admins only)."""
+    principal.require("admin")
+    rows = await uow.audit.search(order_id=order_id, actor_id=actor_id, before_id=before_id, limit=limit)
+    return [msgspec.convert(row, AuditEntry, from_attributes=True) for row in rows]

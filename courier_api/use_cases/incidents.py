@@ -1,0 +1,64 @@
+"""Rollout health: how often door drops go wrong, per city and week."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from courier_api.auth import Principal
+from courier_api.errors import InvalidInput
+from courier_api.schemas.claims import CityTotals, IncidentReport, IncidentRow
+from infra.repositories import UnitOfWork
+
+_MAX_DAYS = 370
+
+
+def per_thousand(count: int, drops: int) -> float | None:
+    return round(1000 * count / drops, 2) if drops else None
+
+
+async def incident_report(
+    uow: UnitOfWork, principal: Principal, start: datetime, end: datetime
+) -> IncidentReport:
+    """Door drops, rejected attempts, claims and compensations per city and week, with rates per 1,000 drops."""
+    principal.require("admin")
+    if end <= start:
+        raise InvalidInput("`to` must be after `from`", field="to", code="incidents.bad_range")
+    if (end - start).days > _MAX_DAYS:
+        raise InvalidInput(
+            f"the range may span at most {_MAX_DAYS} days", field="to", code="incidents.bad_range"
+        )
+    weekly = await uow.claims.weekly_incidents(start, end)
+    rows = [
+        IncidentRow(
+            city=w.city,
+            week_start=w.week_start,
+            door_drops=w.door_drops,
+            rejected_attempts=w.rejected_attempts,
+            claims=w.claims,
+            compensations=w.compensations,
+            compensated_kopecks=w.compensated_kopecks,
+            claims_per_1000_drops=per_thousand(w.claims, w.door_drops),
+        )
+        for w in weekly
+    ]
+    totals: dict[str, list[int]] = {}
+    for w in weekly:
+        sums = totals.setdefault(w.city, [0, 0, 0, 0, 0])
+        for index, value in enumerate(
+            (w.door_drops, w.rejected_attempts, w.claims, w.compensations, w.compensated_kopecks)
+        ):
+            sums[index] += value
+    cities = [
+        CityTotals(
+            city=city,
+            door_drops=drops,
+            rejected_attempts=rejected,
+            claims=claims,
+            compensations=compensations,
+            compensated_kopecks=amount,
+            claims_per_1000_drops=per_thousand(claims, drops),
+            compensations_per_1000_drops=per_thousand(compensations, drops),
+        )
+        for city, (drops, rejected, claims, compensations, amount) in sorted(totals.items())
+    ]
+    return IncidentReport(start=start, end=end, weeks=rows, cities=cities)

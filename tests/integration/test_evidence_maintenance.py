@@ -1,0 +1,95 @@
+"""Scheduled jobs on the real database and bucket: retention keeps claimed evidence, reconcile finds orphans."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from courier_api.use_cases.maintenance import apply_retention, reconcile
+from infra.database import Database
+from infra.storage import ObjectStore
+from tests.api.capture_flow import Client, door_drop
+from tests.conftest import AuthHeaders
+
+PHOTOS = "/v1/deliveries/{}/photos"
+
+
+async def accepted_drop(client: Client, auth: AuthHeaders) -> tuple[str, str]:
+    drop = await door_drop(client, auth)
+    data = drop.photo()
+    answer = await client.post(PHOTOS.format(drop.order_id), content=data, headers=drop.headers(auth, data))
+    assert answer.json()["verdict"] == "accepted"
+    return drop.order_id, drop.customer_id
+
+
+async def test_retention_deletes_old_evidence_but_keeps_orders_with_open_claims(
+    client: Client, auth: AuthHeaders, db: Database, store: ObjectStore
+) -> None:
+    plain_order, _ = await accepted_drop(client, auth)
+    claimed_order, customer = await accepted_drop(client, auth)
+    claim = await client.post(
+        f"/v1/me/orders/{claimed_order}/claims",
+        json={"kind": "not_received"},
+        headers=auth("customer", customer),
+    )
+    assert claim.status_code == 201
+
+    # Judged a year from now with a 180-day retention: both photos are past it.
+    report = await apply_retention(
+        db, store, now=datetime.now(UTC) + timedelta(days=365), retention=timedelta(days=180)
+    )
+    assert report.photos >= 1
+    async with db.transaction() as uow:
+        [plain] = await uow.attempts.for_order(plain_order)
+        [claimed] = await uow.attempts.for_order(claimed_order)
+    assert plain.deleted_at is not None
+    assert await store.sha256_of(plain.original_key) is None
+    assert plain.customer_copy_key is not None
+    assert await store.sha256_of(plain.customer_copy_key) is None
+    assert claimed.deleted_at is None
+    assert await store.sha256_of(claimed.original_key) == claimed.sha256
+
+    async with db.transaction() as uow:
+        order = await uow.orders.get(plain_order)
+    assert order is not None
+    owner_view = await client.get(
+        f"/v1/me/orders/{plain_order}/delivery", headers=auth("customer", order.customer_id)
+    )
+    assert "photoUrl" not in owner_view.json()
+    assert owner_view.json()["status"] == "left_at_door"
+
+
+async def test_reconcile_removes_orphans_and_keeps_referenced_objects(
+    client: Client, auth: AuthHeaders, db: Database, store: ObjectStore
+) -> None:
+    order_id, _ = await accepted_drop(client, auth)
+    orphan_key = f"evidence/{order_id}/{uuid.uuid4()}.jpg"
+    data = b"an upload that crashed before its commit"
+    await store.put_new(
+        orphan_key, data, sha256_hex=hashlib.sha256(data).hexdigest(), content_type="image/jpeg"
+    )
+
+    fresh = await reconcile(db, store, now=datetime.now(UTC), delete=True)
+    assert orphan_key not in fresh.orphans  # younger than the grace period: may still be in flight
+    assert await store.sha256_of(orphan_key) is not None
+
+    later = await reconcile(db, store, now=datetime.now(UTC) + timedelta(hours=1), delete=True)
+    assert orphan_key in later.orphans
+    assert await store.sha256_of(orphan_key) is None
+    async with db.transaction() as uow:
+        [attempt] = await uow.attempts.for_order(order_id)
+    assert attempt.original_key not in later.orphans
+    assert await store.sha256_of(attempt.original_key) == attempt.sha256
+    assert str(attempt.photo_id) not in later.missing_or_altered
+
+
+async def test_reconcile_reports_evidence_that_was_altered(
+    client: Client, auth: AuthHeaders, db: Database, store: ObjectStore
+) -> None:
+    order_id, _ = await accepted_drop(client, auth)
+    async with db.transaction() as uow:
+        [attempt] = await uow.attempts.for_order(order_id)
+    await store.delete(attempt.original_key)
+    report = await reconcile(db, store, now=datetime.now(UTC), delete=False)
+    assert str(attempt.photo_id) in report.missing_or_altered
