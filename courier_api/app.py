@@ -16,7 +16,7 @@ from courier_api.auth import TokenService
 from courier_api.controllers import ROUTE_HANDLERS
 from courier_api.dependencies import provide_principal, provide_services
 from courier_api.logging_setup import request_id_middleware
-from courier_api.problem_mapping import EXCEPTION_HANDLERS
+from courier_api.problem_mapping import EXCEPTION_HANDLERS, declare_problem_responses
 from courier_api.services import AppServices
 from courier_api.use_cases.attestation import AcceptAnyDevice, DeviceAttestation
 from courier_api.use_cases.capture import PhotoIntake
@@ -96,6 +96,7 @@ def create_app(
     # Wrap the outermost handler, not the route middleware: router-level answers (404, 405)
     # must carry a request id and an access log line too.
     app.asgi_handler = request_id_middleware(app.asgi_handler)
+    declare_problem_responses(app)
     return app
 
 

@@ -229,6 +229,7 @@ async def _dev_serve(stack: DevStack, port: int) -> None:
             s3_bucket=DEV_BUCKET,
             jwt_secret=settings.jwt_secret,
             pid=os.getpid(),
+            postgres_data_dir=str(stack.postgres.data_dir),
         )
     )
     tokens = TokenService(settings.jwt_secret)

@@ -15,6 +15,7 @@ class DevState(msgspec.Struct, frozen=True, kw_only=True):
     s3_bucket: str
     jwt_secret: str
     pid: int
+    postgres_data_dir: str
 
 
 def dev_dir() -> Path:

@@ -6,8 +6,11 @@ import logging
 import re
 from typing import Any
 
-from litestar import Request, Response
+from litestar import Litestar, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.routes import HTTPRoute
 
 from courier_api.errors import (
     Conflict,
@@ -170,3 +173,59 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     HTTPException: handle_http,
     Exception: handle_unexpected,
 }
+
+
+# What each problem status means in the OpenAPI document.
+_PROBLEM_DESCRIPTIONS = {
+    400: "Malformed request: invalidParams names each bad field (request.invalid)",
+    401: "Missing, malformed, badly signed or expired bearer token (auth.unauthenticated)",
+    403: "The caller's role may not do this (auth.forbidden)",
+    404: "No such object, or not the caller's (<what>.not_found, route.not_found)",
+    409: "The object's state forbids this (a stable conflict code, e.g. order.already_delivered)",
+    413: "The body is over the size limit (request.too_large)",
+    415: "The body is not of the media type the operation takes (media_type.unsupported)",
+    422: "Well-formed but not acceptable (request.unprocessable, photo.*, idempotency.key_reused)",
+    429: "Too many requests; see Retry-After (rate_limited)",
+    500: "Unexpected error; it has been logged (internal.error)",
+    503: "A dependency is temporarily unavailable; see Retry-After",
+}
+
+
+def _problem_statuses(handler: HTTPRouteHandler) -> list[int]:
+    params = set(handler.parsed_fn_signature.parameters)
+    statuses = {500}
+    if params - {"services", "request"}:
+        statuses.add(400)
+    if "principal" in params:
+        statuses |= {401, 403, 404, 409, 422, 429}
+    if "services" in params:
+        statuses.add(503)
+    if params & {"data", "body"}:
+        statuses |= {413, 415}
+    return sorted(statuses)
+
+
+def declare_problem_responses(app: Litestar) -> None:
+    """Document the problem+json answers of every operation in the OpenAPI document.
+
+    Runs once on the built app, before the document is first generated (Litestar builds it lazily);
+    a response a handler declares itself (e.g. /ready's 503) is kept.
+    """
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            if not handler.resolve_include_in_schema():
+                continue
+            responses = dict(handler.responses or {})
+            for status in _problem_statuses(handler):
+                responses.setdefault(
+                    status,
+                    ResponseSpec(
+                        data_container=Problem,
+                        media_type=PROBLEM_MEDIA_TYPE,
+                        description=_PROBLEM_DESCRIPTIONS[status],
+                        generate_examples=False,
+                    ),
+                )
+            handler.responses = responses

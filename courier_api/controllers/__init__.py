@@ -13,6 +13,7 @@ from courier_api.controllers.reports import ReportsController
 from courier_api.controllers.service import ServiceOrdersController
 from courier_api.controllers.support import SupportController
 from courier_api.controllers.support_outbox import SupportOutboxController
+from courier_api.web import web_handlers
 
 ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     HealthController,
@@ -24,4 +25,5 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     CustomerController,
     SupportController,
     ReportsController,
+    *web_handlers(),  # HTML pages (customer, support, admin) and their stylesheet
 ]

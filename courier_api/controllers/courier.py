@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from dataclasses import dataclass
+
 from litestar import Controller, Request, Response, post
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import HeaderParameter, JSONBody, RawBody
 
 from courier_api.controllers.params import OrderId
@@ -53,6 +56,18 @@ IdempotencyHeader = Annotated[
 ]
 
 
+@dataclass
+class _JpegUploadOperation(Operation):
+    """The photo is the raw body, which Litestar cannot infer from `RawBody`: document it."""
+
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(
+            content={"image/jpeg": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING, format="binary"))},
+            description="The JPEG exactly as the app captured and signed it",
+            required=True,
+        )
+
+
 class CourierController(Controller):
     tags = ["courier"]  # noqa: RUF012
 
@@ -75,7 +90,11 @@ class CourierController(Controller):
                 uow, services.catalog, services.settings, principal, order_id, data.device_id, services.now()
             )
 
-    @post("/v1/deliveries/{order_id:str}/photos", request_max_body_size=UPLOAD_CEILING_BYTES)
+    @post(
+        "/v1/deliveries/{order_id:str}/photos",
+        request_max_body_size=UPLOAD_CEILING_BYTES,
+        operation_class=_JpegUploadOperation,
+    )
     async def upload_photo(
         self,
         request: Request[Any, Any, Any],

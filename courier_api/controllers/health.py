@@ -5,7 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import msgspec
+from dataclasses import dataclass
+
 from litestar import Controller, Response, get
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Operation
 
 from courier_api.dependencies import Services
 
@@ -16,16 +20,31 @@ class Health(msgspec.Struct, frozen=True, omit_defaults=True):
     storage: bool | None = None
 
 
+@dataclass
+class _PublicOperation(Operation):
+    """No token needed: `security: []` overrides the document's global bearer requirement.
+
+    (Litestar omits an empty list, so the operation would otherwise inherit that requirement.)
+    """
+
+    def __post_init__(self) -> None:
+        self.security = []
+
+
 class HealthController(Controller):
     tags = ["health"]  # noqa: RUF012 - litestar reads class attributes
     security = []  # noqa: RUF012
 
-    @get("/health", sync_to_thread=False)
+    @get("/health", sync_to_thread=False, operation_class=_PublicOperation)
     def health(self) -> Health:
         """The process is alive and serving."""
         return Health(status="ok")
 
-    @get("/ready")
+    @get(
+        "/ready",
+        operation_class=_PublicOperation,
+        responses={503: ResponseSpec(Health, description="The database or the bucket is unreachable")},
+    )
     async def ready(self, services: Services) -> Response[Health]:
         """The database and the bucket are reachable (503 otherwise)."""
         database, storage = await asyncio.gather(services.db.ping(), services.store.reachable())

@@ -8,4 +8,6 @@ from litestar.params import PathParameter
 
 ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
 
-OrderId = Annotated[str, PathParameter(description="The upstream order id", pattern=ID_PATTERN, max_length=64)]
+OrderId = Annotated[
+    str, PathParameter(description="The upstream order id", pattern=ID_PATTERN, max_length=64)
+]

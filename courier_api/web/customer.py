@@ -1,0 +1,96 @@
+"""The customer's order page (the notification link) and its "It is not there" button."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from litestar import Request, Response, get, post
+from litestar.params import QueryParameter
+from litestar.response import Redirect
+
+from courier_api.controllers.params import OrderId
+from courier_api.dependencies import Services
+from courier_api.schemas.claims import ClaimRequest, CustomerDelivery
+from courier_api.use_cases import claims, pages
+from courier_api.web.base import (
+    MAX_TOKEN_CHARS,
+    PageController,
+    checked_form,
+    convert_form,
+    see_other,
+    sign_in,
+    viewer,
+)
+from courier_api.web.rendering import page
+from courier_api.web.security import origin_of
+from courier_api.web.texts import customer_texts
+
+LinkToken = Annotated[str | None, QueryParameter(name="token", max_length=MAX_TOKEN_CHARS)]
+
+
+def may_claim(delivery: CustomerDelivery, now: datetime) -> bool:
+    """Whether to offer the button; `claims.open_claim` still decides."""
+    return (
+        delivery.status == "left_at_door"
+        and delivery.claim_deadline is not None
+        and now <= delivery.claim_deadline
+        and not any(claim.status == "open" for claim in delivery.claims)
+    )
+
+
+class CustomerPages(PageController):
+    path = "/orders"
+
+    @get("/{order_id:str}")
+    async def order(
+        self, request: Request[Any, Any, Any], order_id: OrderId, services: Services, token: LinkToken = None
+    ) -> Response[str]:
+        """Status, when and by whom it was left, the photo, the claim, in the customer's language."""
+        if token is not None:
+            return sign_in(request, services, token)
+        principal, csrf = viewer(request, services)
+        settings = services.settings
+        now = services.now()
+        async with services.db.transaction() as uow:
+            view = await pages.customer_page(
+                uow,
+                services.store,
+                principal,
+                order_id,
+                now=now,
+                url_ttl_s=settings.photo_url_ttl_s,
+                claim_window=timedelta(days=settings.claim_window_days),
+            )
+        photo_origin = origin_of(view.delivery.photo_url)
+        return page(
+            "customer_order.html",
+            img_origins=[photo_origin] if photo_origin else [],
+            lang=view.locale,
+            t=customer_texts(view.locale),
+            d=view.delivery,
+            csrf=csrf,
+            may_claim=may_claim(view.delivery, now),
+        )
+
+    @post("/{order_id:str}/claims", status_code=303)
+    async def not_there(
+        self, request: Request[Any, Any, Any], order_id: OrderId, services: Services
+    ) -> Redirect:
+        """Open a `not_received` claim, then back to the page (PRG)."""
+        principal, fields = await checked_form(request, services)
+        claim = convert_form(
+            {"kind": "not_received", "comment": fields.get("comment", "").strip()}, ClaimRequest
+        )
+        now = services.now()
+        async with services.db.transaction() as uow:
+            await services.limits.check(uow, "claim", principal.sub, now)
+            await claims.open_claim(
+                uow,
+                principal,
+                order_id,
+                claim,
+                now=now,
+                claim_window=timedelta(days=services.settings.claim_window_days),
+            )
+        return see_other(f"/orders/{order_id}")

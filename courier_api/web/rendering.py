@@ -1,0 +1,142 @@
+"""HTML responses: Jinja2 templates with autoescaping on for everything, and HTML error pages.
+
+The JSON API keeps problem+json; these handlers are registered on the page controllers only, so an
+error raised while building a page comes back as a small HTML page with the same status.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from litestar import MediaType, Request, Response
+from litestar.datastructures import Cookie
+from litestar.exceptions import HTTPException, ValidationException
+
+from courier_api.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    NotPermitted,
+    RateLimited,
+    TemporarilyUnavailable,
+)
+from courier_api.problem_mapping import EXCEPTION_HANDLERS
+from courier_api.web.security import CsrfRejected, page_headers
+from infra.errors import DatabaseUnavailable, StorageUnavailable
+
+_TEMPLATES = Path(__file__).parent / "templates"
+_log = logging.getLogger("courier_api.web")
+
+
+def rub(kopecks: int | None) -> str:
+    if kopecks is None:
+        return ""
+    rubles, rest = divmod(kopecks, 100)
+    return f"{rubles:,}".replace(",", "\u202f") + f".{rest:02d} ₽"
+
+
+def when(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def osm_url(lat: float | None, lon: float | None) -> str | None:
+    if lat is None or lon is None:
+        return None
+    return f"https://www.openstreetmap.org/?mlat={lat:.6f}&mlon={lon:.6f}#map=19/{lat:.6f}/{lon:.6f}"
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    """Built on first use, not at import; autoescape is on for every template, whatever its name."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(_TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["rub"] = rub
+    env.filters["when"] = when
+    env.globals["osm_url"] = osm_url
+    return env
+
+
+def page(
+    template: str,
+    *,
+    status_code: int = 200,
+    img_origins: Iterable[str] = (),
+    cookies: Sequence[Cookie] | None = None,
+    **context: Any,
+) -> Response[str]:
+    html = environment().get_template(template).render(**context)
+    return Response(
+        html,
+        status_code=status_code,
+        media_type=MediaType.HTML,
+        headers=page_headers(img_origins),
+        cookies=list(cookies or []),
+    )
+
+
+def error_page(
+    status_code: int, title: str, detail: str, headers: dict[str, str] | None = None
+) -> Response[str]:
+    response = page("error.html", status_code=status_code, title=title, detail=detail)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+# Exception -> (status, title). Bilingual: an error page may come before we know the reader's language.
+_PAGES: list[tuple[type[Exception], int, str]] = [
+    (NotAuthenticated, 401, "Войдите по ссылке из уведомления · Please open the link you were sent"),
+    (NotPermitted, 403, "Нет доступа · Not allowed"),
+    (CsrfRejected, 403, "Форма устарела, обновите страницу · The form expired, reload the page"),
+    (NotFound, 404, "Не найдено · Not found"),
+    (Conflict, 409, "Нельзя сделать сейчас · Not possible now"),
+    (InvalidInput, 422, "Проверьте данные · Please check the form"),
+    (RateLimited, 429, "Слишком много запросов · Too many requests"),
+    (TemporarilyUnavailable, 503, "Временно недоступно · Temporarily unavailable"),
+]
+
+
+def handle_page_error(request: Request[Any, Any, Any], exc: Exception) -> Response[str]:
+    """Any error on a page: a small HTML page with the right status, never a trace."""
+    headers: dict[str, str] = {}
+    for cls, status, title in _PAGES:
+        if isinstance(exc, cls):
+            detail = exc.detail if isinstance(exc, DomainError) else ""
+            if isinstance(exc, RateLimited | TemporarilyUnavailable):
+                headers["Retry-After"] = str(exc.retry_after_s)
+            if isinstance(exc, NotAuthenticated):
+                detail = ""  # never say why a token was refused
+            return error_page(status, title, detail, headers)
+    if isinstance(exc, DatabaseUnavailable | StorageUnavailable):
+        _log.warning("page dependency unavailable: %s", type(exc).__name__)
+        return error_page(503, "Временно недоступно · Temporarily unavailable", "", {"Retry-After": "5"})
+    if isinstance(exc, ValidationException):
+        return error_page(400, "Неверный запрос · Bad request", "")
+    if isinstance(exc, HTTPException) and exc.status_code < 500:
+        allowed = {k: v for k, v in (exc.headers or {}).items() if k.lower() == "allow"}
+        return error_page(exc.status_code, "Неверный запрос · Bad request", exc.detail, allowed)
+    _log.exception("unhandled error on page %s %s", request.method, request.url.path)
+    return error_page(500, "Ошибка сервера · Server error", "")
+
+
+# Every key the app maps to problem+json is mapped here too: Litestar picks the nearest class in the
+# exception's MRO across all layers, so a missing key would fall through to the JSON handler.
+PAGE_EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    **dict.fromkeys(EXCEPTION_HANDLERS, handle_page_error),
+    CsrfRejected: handle_page_error,
+}

@@ -1,0 +1,110 @@
+"""Support's order page: the evidence (an audited view), claim decisions, door-drop bars, the audit trail."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+from litestar import Request, Response, get, post
+from litestar.params import PathParameter
+from litestar.response import Redirect
+
+from courier_api.controllers.params import ID_PATTERN, OrderId
+from courier_api.dependencies import Services
+from courier_api.errors import InvalidInput
+from courier_api.schemas.claims import BarRequest, ClaimDecisionRequest, OrderEvidence
+from courier_api.use_cases import bars, claims, pages
+from courier_api.web.base import (
+    PageController,
+    checked_form,
+    convert_form,
+    order_id_field,
+    see_other,
+    sign_in,
+    viewer,
+)
+from courier_api.web.customer import LinkToken
+from courier_api.web.rendering import page
+from courier_api.web.security import origin_of
+
+ClaimId = Annotated[uuid.UUID, PathParameter(description="Claim id")]
+CustomerId = Annotated[str, PathParameter(pattern=ID_PATTERN, max_length=64)]
+
+
+def kopecks(rubles: str) -> int:
+    """'1200', '1 200,50' or '1200.5' roubles -> kopecks; at most two decimals."""
+    text = rubles.replace("\u202f", "").replace(" ", "").replace(",", ".")
+    try:
+        value = Decimal(text)
+    except InvalidOperation as exc:
+        raise InvalidInput("the amount must be a number of roubles, e.g. 1200.50", field="amount") from exc
+    if not value.is_finite() or value <= 0 or value != value.quantize(Decimal("0.01")):
+        raise InvalidInput("the amount must be positive, with at most two decimals", field="amount")
+    return int(value * 100)
+
+
+def image_origins(evidence: OrderEvidence) -> list[str]:
+    urls = [url for attempt in evidence.attempts for url in (attempt.customer_copy_url, attempt.original_url)]
+    return sorted({origin for origin in map(origin_of, urls) if origin})
+
+
+class SupportPages(PageController):
+    path = "/support"
+
+    @get("/orders/{order_id:str}")
+    async def order(
+        self, request: Request[Any, Any, Any], order_id: OrderId, services: Services, token: LinkToken = None
+    ) -> Response[str]:
+        """Every attempt with every check, the claims with a decision form, bars and the audit trail."""
+        if token is not None:
+            return sign_in(request, services, token)
+        principal, csrf = viewer(request, services)
+        async with services.db.transaction() as uow:
+            view = await pages.support_page(
+                uow,
+                services.store,
+                principal,
+                order_id,
+                now=services.now(),
+                url_ttl_s=services.settings.photo_url_ttl_s,
+            )
+        return page("support_order.html", img_origins=image_origins(view.evidence), v=view, csrf=csrf)
+
+    @post("/claims/{claim_id:uuid}/decision", status_code=303)
+    async def decide(
+        self, request: Request[Any, Any, Any], claim_id: ClaimId, services: Services
+    ) -> Redirect:
+        """Compensate (amount in roubles) or reject, with a reason; final."""
+        principal, fields = await checked_form(request, services)
+        decision = fields.get("decision", "")
+        data: dict[str, Any] = {"decision": decision, "reason": fields.get("reason", "").strip()}
+        if decision == "compensate":
+            data["amountKopecks"] = kopecks(fields.get("amount", ""))
+        request_ = convert_form(data, ClaimDecisionRequest)
+        async with services.db.transaction() as uow:
+            decided = await claims.decide_claim(uow, principal, claim_id, request_, now=services.now())
+        return see_other(f"/support/orders/{decided.order_id}")
+
+    @post("/customers/{customer_id:str}/bar", status_code=303)
+    async def bar(
+        self, request: Request[Any, Any, Any], customer_id: CustomerId, services: Services
+    ) -> Redirect:
+        """Bar the customer from door drops after confirmed fraud."""
+        principal, fields = await checked_form(request, services)
+        back = order_id_field(fields)
+        reason = convert_form({"reason": fields.get("reason", "").strip()}, BarRequest).reason
+        async with services.db.transaction() as uow:
+            await bars.bar_customer(uow, principal, customer_id, reason)
+        return see_other(f"/support/orders/{back}")
+
+    @post("/customers/{customer_id:str}/lift", status_code=303)
+    async def lift(
+        self, request: Request[Any, Any, Any], customer_id: CustomerId, services: Services
+    ) -> Redirect:
+        """Lift the customer's active bar; the history stays."""
+        principal, fields = await checked_form(request, services)
+        back = order_id_field(fields)
+        async with services.db.transaction() as uow:
+            await bars.lift_bar(uow, principal, customer_id)
+        return see_other(f"/support/orders/{back}")
