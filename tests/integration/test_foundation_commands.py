@@ -133,7 +133,7 @@ def postmasters(data_dir: str) -> set[int]:
     found = set()
     for process in psutil.process_iter(["name", "cmdline", "status"]):
         cmdline = process.info["cmdline"] or []
-        if process.info["name"] == "postgres" and data_dir in cmdline:
-            if process.info["status"] != psutil.STATUS_ZOMBIE:
-                found.add(process.pid)
+        alive = process.info["status"] != psutil.STATUS_ZOMBIE
+        if process.info["name"] == "postgres" and data_dir in cmdline and alive:
+            found.add(process.pid)
     return found
