@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 
-from infra.errors import DatabaseUnavailable
+from infra.errors import DatabaseUnavailable, UnstorableText
 from infra.repositories import UnitOfWork
 
 # Errors that mean "the database is not there right now", as opposed to a bug in our SQL.
@@ -61,11 +61,21 @@ class Database:
             async with self._pool.acquire() as conn, conn.transaction():
                 yield UnitOfWork(conn)
         except _UNAVAILABLE as exc:
+            await self._expire_after_outage()
             raise DatabaseUnavailable(str(exc)) from exc
+        except (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError) as exc:
+            # Valid JSON and valid UTF-8, but text columns and jsonb cannot hold U+0000.
+            raise UnstorableText(str(exc)) from exc
 
     async def ping(self) -> bool:
         try:
             async with self._pool.acquire(timeout=2) as conn:
                 return bool(await conn.fetchval("select 1", timeout=2) == 1)
         except _PING_FAILURES:
+            await self._expire_after_outage()
             return False
+
+    async def _expire_after_outage(self) -> None:
+        # One broken connection means the server restarted or the network dropped: the pool's
+        # other idle connections are just as dead. Expire them all so the next acquire reconnects.
+        await self._pool.expire_connections()

@@ -6,7 +6,8 @@ Error tree:
     ├── DatabaseUnavailable    PostgreSQL cannot be reached or dropped the connection
     ├── StorageUnavailable     the S3 store cannot be reached or answered 5xx
     ├── EvidenceExists         a conditional put found an object already at that key
-    └── ConflictingWrite       a unique constraint refused a concurrent write
+    ├── ConflictingWrite       a unique constraint refused a concurrent write
+    └── UnstorableText         a text value holds a character PostgreSQL cannot store (NUL)
 """
 
 from __future__ import annotations
@@ -37,3 +38,7 @@ class EvidenceExists(InfraError):
 
 class ConflictingWrite(InfraError):
     """A concurrent request wrote the same row first."""
+
+
+class UnstorableText(InfraError):
+    """A text or JSON value holds a character PostgreSQL refuses (U+0000); nothing was written."""

@@ -54,6 +54,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     outbox_backoff_base_s: PositiveFloat = 2.0
     outbox_backoff_max_s: PositiveFloat = 600.0
     outbox_poll_interval_s: PositiveFloat = 1.0
+    # How long a claimed row stays with its worker; a worker that dies gives it back after this.
+    outbox_lease_s: PositiveFloat = 120.0
 
 
 # Environment variable -> settings field. Only these are read; everything else has a default.
@@ -90,6 +92,7 @@ _ENV_FIELDS: dict[str, str] = {
     "OUTBOX_BACKOFF_BASE_S": "outbox_backoff_base_s",
     "OUTBOX_BACKOFF_MAX_S": "outbox_backoff_max_s",
     "OUTBOX_POLL_INTERVAL_S": "outbox_poll_interval_s",
+    "OUTBOX_LEASE_S": "outbox_lease_s",
 }
 _FIELD_TO_ENV = {field: env for env, field in _ENV_FIELDS.items()}
 _REQUIRED = ("DATABASE_URL", "S3_BUCKET", "JWT_SECRET")

@@ -73,9 +73,10 @@ class ObjectStore:
         await self._call(create)
 
     async def reachable(self) -> bool:
+        """The bucket exists and answers (a missing bucket is as unready as a dead server)."""
         try:
             await self._call(lambda: self._client.head_bucket(Bucket=self.bucket))
-        except StorageUnavailable:
+        except (StorageUnavailable, botocore.exceptions.ClientError):
             return False
         return True
 

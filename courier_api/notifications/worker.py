@@ -231,7 +231,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     channels = channels_from_settings(settings)
     db = await Database.connect(settings.database_url, min_size=1, max_size=2)
     try:
-        await OutboxWorker(db, settings, channels).run_forever(stop)
+        await OutboxWorker(db, settings, channels, lease_s=settings.outbox_lease_s).run_forever(stop)
     finally:
         for channel in channels.values():
             await channel.aclose()

@@ -40,6 +40,9 @@ class WebhookReceiver:
         self.requests: list[str] = []
         self.duplicates: list[str] = []
         self.bad_signatures = 0
+        self.arrivals = 0
+        self._gate = asyncio.Event()
+        self._gate.set()
         self._arrived = asyncio.Condition()
 
     @property
@@ -52,6 +55,13 @@ class WebhookReceiver:
         """Answer the next `count` valid requests with `status` instead of accepting them."""
         self._fail_next = count
         self._fail_status = status
+
+    def hold(self) -> None:
+        """Keep every request that arrives waiting (unanswered, unprocessed) until `release`."""
+        self._gate.clear()
+
+    def release(self) -> None:
+        self._gate.set()
 
     def requests_for(self, key: str) -> int:
         return self.requests.count(key)
@@ -82,6 +92,8 @@ class WebhookReceiver:
                 for name, _, value in (line.partition(":") for line in lines[1:] if line)
             }
             body = await reader.readexactly(int(headers.get("content-length", "0")))
+            self.arrivals += 1
+            await self._gate.wait()
             status = self._answer(headers, body)
             async with self._arrived:
                 self._arrived.notify_all()
