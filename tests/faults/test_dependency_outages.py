@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator
 
+import msgspec
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -31,7 +32,7 @@ async def own_s3(
     """A private S3 server (the shared one must stay up for the other tests) and settings using it."""
     server = EmbeddedS3()
     server.start()
-    own = Settings(**{**settings_dict(settings), "s3_endpoint_url": server.endpoint_url})
+    own = msgspec.structs.replace(settings, s3_endpoint_url=server.endpoint_url)
     access_key, secret_key = dev_stack.s3_credentials
     store = ObjectStore(
         bucket=own.s3_bucket,
@@ -45,10 +46,6 @@ async def own_s3(
         yield server, own, store
     finally:
         server.stop()
-
-
-def settings_dict(settings: Settings) -> dict[str, object]:
-    return {field: getattr(settings, field) for field in settings.__struct_fields__}
 
 
 async def test_s3_outage_answers_503_and_the_same_retry_succeeds_exactly_once(
@@ -103,7 +100,7 @@ async def test_postgres_restart_fails_cleanly_and_the_pool_recovers(
         seeded = await Database.connect(dsn, min_size=1, max_size=1)
         await seed_policies(seeded)
         await seeded.close()
-        own = Settings(**{**settings_dict(settings), "database_url": dsn, "db_pool_min": 3})
+        own = msgspec.structs.replace(settings, database_url=dsn, db_pool_min=3)
         app = create_app(own, s3_credentials=dev_stack.s3_credentials)
         async with AsyncTestClient(app=app) as client:
             service = auth("service", "oms")

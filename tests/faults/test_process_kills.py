@@ -156,7 +156,7 @@ async def test_api_killed_mid_upload_leaves_no_half_done_delivery(
     ), outcomes
 
     # Invariant: a delivery is done only with its stored photo, whose bytes still match.
-    for drop, data, _ in requests:
+    for drop, _, _ in requests:
         async with db.transaction() as uow:
             order = await uow.orders.get(drop.order_id)
             attempts = await uow.attempts.for_order(drop.order_id)
