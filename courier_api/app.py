@@ -52,6 +52,7 @@ def create_app(
         )
         limiter = RateLimiter(rate_limits)
         verifier = PhotoVerifier(workers=settings.verify_workers, kind=settings.verify_pool)
+        await verifier.warm_up()
         app.state.services = AppServices(
             settings=settings,
             db=db,

@@ -1,0 +1,57 @@
+"""Several `courier-api serve` and `courier-api worker` processes on one database and bucket, as
+separate machines would run them, with a real webhook receiver for their notifications."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from infra.devstack import DevStack
+from infra.devstack.ports import free_port
+from infra.settings import Settings
+from tests.integration.receivers import WebhookReceiver
+from tests.processes import service_env, start_api, start_worker, stop
+
+WEBHOOK_SECRET = "whsec-cluster-" + "c" * 32
+
+
+@dataclass(frozen=True)
+class Cluster:
+    apis: tuple[str, ...]
+    webhook: WebhookReceiver
+
+
+@asynccontextmanager
+async def running_cluster(
+    settings: Settings, dev_stack: DevStack, logs: Path, *, apis: int = 2, workers: int = 2, **env: str
+) -> AsyncIterator[Cluster]:
+    """Start the processes (each API blocks until its /ready is 200); stop them all on exit."""
+    webhook = WebhookReceiver(WEBHOOK_SECRET)
+    await webhook.start()
+    environment = service_env(
+        settings,
+        s3_credentials=dev_stack.s3_credentials,
+        WEBHOOK_URL=webhook.url,
+        WEBHOOK_SECRET=WEBHOOK_SECRET,
+        OUTBOX_POLL_INTERVAL_S="0.1",
+        DB_POOL_MIN="1",
+        DB_POOL_MAX="4",
+        LOG_LEVEL="WARNING",
+        **env,
+    )
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        ports = [free_port() for _ in range(apis)]
+        started = await asyncio.gather(
+            *(asyncio.to_thread(start_api, environment, port, log=logs / f"api-{port}.log") for port in ports)
+        )
+        processes.extend(started)
+        processes.extend(start_worker(environment, log=logs / f"worker-{n}.log") for n in range(workers))
+        yield Cluster(apis=tuple(f"http://127.0.0.1:{port}" for port in ports), webhook=webhook)
+    finally:
+        await asyncio.gather(*(asyncio.to_thread(stop, process) for process in processes))
+        await webhook.stop()
