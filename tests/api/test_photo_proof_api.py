@@ -102,7 +102,27 @@ async def test_same_idempotency_key_replays_and_a_different_body_is_refused(
 async def test_each_bad_photo_gets_its_retake_code(client: Client, auth: AuthHeaders) -> None:
     drop = await door_drop(client, auth)
     far = offset_point(*DEFAULT_ADDRESS, north_m=900, east_m=0)
-    cases = {
+    other = await door_drop(client, auth)  # another order's session: its nonce is not this session's
+    cases = [
+        ("provenance.nonce", drop.photo(nonce=None)),  # a gallery picture has no session nonce
+        ("provenance.nonce", drop.photo(nonce=other.nonce)),  # shot for another order
+        (
+            "provenance.capture_time",
+            drop.photo(captured_at=datetime.now(UTC) - timedelta(hours=1)),
+        ),  # before the session
+        ("provenance.edited", drop.photo(resave_scale=0.9)),  # re-encoded after capture
+        ("location.gps", drop.photo(include_gps=False)),
+        ("label.too_small", drop.photo(label_share=0.004)),
+        ("quality.exposure", drop.photo(brightness=3.5)),  # blown out
+    ]
+    for code, data in cases:
+        answer = await client.post(
+            PHOTOS.format(drop.order_id), content=data, headers=drop.headers(auth, data)
+        )
+        assert answer.status_code == 201, answer.text
+        assert code in failed(answer.json()), (code, failed(answer.json()))
+        assert answer.json()["delivery"] == {"status": "pending"}
+    cases_by_code = {
         "provenance.nonce": drop.photo(nonce=None),
         "provenance.capture_time": drop.photo(captured_at=datetime.now(UTC) - timedelta(days=2)),
         "location.gps": drop.photo(lat=far[0], lon=far[1]),
@@ -113,7 +133,7 @@ async def test_each_bad_photo_gets_its_retake_code(client: Client, auth: AuthHea
         "quality.exposure": drop.photo(brightness=0.12),
         "provenance.edited": drop.photo(software="Adobe Photoshop 25.0"),
     }
-    for code, data in cases.items():
+    for code, data in cases_by_code.items():
         answer = await client.post(
             PHOTOS.format(drop.order_id), content=data, headers=drop.headers(auth, data)
         )
