@@ -113,7 +113,8 @@ def _table(rows: list[dict[str, object]]) -> str:
     lines = [
         f"Machine: {platform.platform()}, {platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}; "
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {len(rows)} photos 4000x3000, label 2.5-12%",
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {len(rows)} photos 4000x3000, label 2.5-12%; "
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} (CPU times drift with other load)",
         "",
         "| pipeline | median ms CPU | p90 ms CPU | label recall |",
         "|---|---:|---:|---:|",

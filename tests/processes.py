@@ -80,8 +80,10 @@ def start_api(
     )
     try:
         wait_ready(f"http://127.0.0.1:{port}", process, timeout_s=ready_timeout_s)
-    except BaseException:
+    except BaseException as exc:
         stop(process)
+        if log is not None and log.exists():
+            exc.add_note(f"server log {log}:\n{log.read_text(errors='replace')[-3000:]}")
         raise
     return process
 

@@ -357,11 +357,26 @@ class PhotoIntake:
     async def submit_or_replay(
         self, principal: Principal, upload: PhotoUpload, now: datetime
     ) -> UploadResult:
-        """Submit; when a concurrent duplicate of this very request won the race, answer its answer."""
+        """Submit; when this very request (same key, same body) won a race elsewhere, answer its answer."""
         try:
             return await self.submit(principal, upload, now)
         except _Replayed as replayed:
             return replayed.result
+        except Conflict as conflict:
+            # "Already completed" may mean a twin of this request completed it on another process
+            # between our checks: the key then holds the answer to give.
+            if conflict.code != "delivery.already_completed":
+                raise
+            async with self._db.transaction() as uow:
+                replay = await _replay(
+                    uow,
+                    f"courier:{principal.sub}",
+                    upload.idempotency_key,
+                    _request_hash(upload, hashlib.sha256(upload.body).hexdigest()),
+                )
+            if replay is None:
+                raise
+            return replay
 
 
 class _Replayed(Exception):
