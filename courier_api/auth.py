@@ -17,11 +17,14 @@ from courier_api.errors import NotAuthenticated, NotPermitted
 Role = Literal["courier", "customer", "support", "admin", "service"]
 ROLES: tuple[str, ...] = get_args(Role)
 _ALGORITHM = "HS256"
+_ORDER_SCOPE = "order"
 
 
 class Principal(msgspec.Struct, frozen=True, kw_only=True):
     role: Role
     sub: str
+    # Set for a link token from a notification: it opens that one order's web page and nothing else.
+    order_scope: str | None = None
 
     def require(self, *roles: Role) -> None:
         """Refuse (403) unless the caller has one of these roles."""
@@ -44,7 +47,26 @@ class TokenService:
             claims["aud"] = self._audience
         return jwt.encode(claims, self._secret, algorithm=_ALGORITHM)
 
-    def verify(self, authorization: str | None) -> Principal:
+    def mint_order_link(self, *, customer_id: str, order_id: str, ttl_s: int) -> str:
+        """A token for the link in a notification: the customer's web page of this one order.
+
+        The JSON API refuses it (see `verify`), so a forwarded email exposes one order's page only.
+        """
+        now = int(time.time())
+        claims: dict[str, object] = {
+            "sub": customer_id,
+            "role": "customer",
+            "iat": now,
+            "exp": now + ttl_s,
+            _ORDER_SCOPE: order_id,
+        }
+        if self._issuer:
+            claims["iss"] = self._issuer
+        if self._audience:
+            claims["aud"] = self._audience
+        return jwt.encode(claims, self._secret, algorithm=_ALGORITHM)
+
+    def verify(self, authorization: str | None, *, allow_order_links: bool = False) -> Principal:
         if not authorization:
             raise NotAuthenticated("missing bearer token")
         scheme, _, token = authorization.partition(" ")
@@ -63,7 +85,9 @@ class TokenService:
             raise NotAuthenticated("token expired") from exc
         except jwt.PyJWTError as exc:
             raise NotAuthenticated("invalid token") from exc
-        role, sub = claims.get("role"), claims.get("sub")
+        role, sub, scope = claims.get("role"), claims.get("sub"), claims.get(_ORDER_SCOPE)
         if role not in ROLES or not isinstance(sub, str) or not sub or len(sub) > 128:
             raise NotAuthenticated("token carries an unknown role or no subject")
-        return Principal(role=role, sub=sub)
+        if scope is not None and (not allow_order_links or not isinstance(scope, str)):
+            raise NotAuthenticated("this link token opens one order's web page only")
+        return Principal(role=role, sub=sub, order_scope=scope)

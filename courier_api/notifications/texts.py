@@ -39,8 +39,18 @@ def order_link(public_base_url: str, order_id: str) -> str:
     return f"{public_base_url.rstrip('/')}/orders/{quote(order_id, safe='')}"
 
 
-def render(event_type: str, payload: Mapping[str, Any], locale: str, public_base_url: str) -> RenderedText:
-    """Subject, body and link for one event in the customer's locale (Russian when unsupported)."""
+def render(
+    event_type: str,
+    payload: Mapping[str, Any],
+    locale: str,
+    public_base_url: str,
+    *,
+    link_token: str | None = None,
+) -> RenderedText:
+    """Subject, body and link for one event in the customer's locale (Russian when unsupported).
+
+    `link_token` signs the customer in on the order's page (see `TokenService.mint_order_link`).
+    """
     template = _TEMPLATES.get(event_type)
     if template is None:
         raise UnknownEvent(event_type)
@@ -49,6 +59,8 @@ def render(event_type: str, payload: Mapping[str, Any], locale: str, public_base
     if not order_id:
         raise IncompletePayload("orderId")
     fields["link"] = order_link(public_base_url, order_id)
+    if link_token:
+        fields["link"] += f"?token={quote(link_token, safe='')}"
     if "amountKopecks" in fields:
         kopecks = int(fields["amountKopecks"])
         fields["amountRub"] = f"{kopecks // 100}.{kopecks % 100:02d}"

@@ -22,6 +22,7 @@ from typing import Any
 
 import msgspec
 
+from courier_api.auth import TokenService
 from courier_api.notifications.texts import IncompletePayload, UnknownEvent, render
 from infra.channels import Channel, DeliveryFailed, Notification
 from infra.channels.email import EmailChannel
@@ -79,6 +80,9 @@ class OutboxWorker:
     ) -> None:
         self._db = db
         self._settings = settings
+        self._tokens = TokenService(
+            settings.jwt_secret, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+        )
         self._channels = dict(channels)
         self._clock = clock
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrets
@@ -183,7 +187,15 @@ class OutboxWorker:
     def _notification(self, entry: OutboxEntry, order: OrderRecord) -> Notification:
         customer: dict[str, Any] = order.snapshot.get("customer") or {}
         locale = str(customer.get("locale") or "ru")
-        text = render(entry.event_type, entry.payload, locale, self._settings.public_base_url)
+        # The link signs the customer in on this order's page only, for as long as a claim can be opened.
+        link_token = self._tokens.mint_order_link(
+            customer_id=order.customer_id,
+            order_id=order.order_id,
+            ttl_s=(self._settings.claim_window_days + 1) * 86_400,
+        )
+        text = render(
+            entry.event_type, entry.payload, locale, self._settings.public_base_url, link_token=link_token
+        )
         return Notification(
             dedupe_key=entry.dedupe_key,
             event_id=entry.event_id,

@@ -9,6 +9,8 @@ from infra.repositories.orders import OrderRecord
 
 
 def can_see(principal: Principal, order: OrderRecord) -> bool:
+    if principal.order_scope is not None and principal.order_scope != order.order_id:
+        return False
     match principal.role:
         case "customer":
             return order.customer_id == principal.sub

@@ -9,7 +9,7 @@ import msgspec
 
 from courier_api.auth import Principal
 from courier_api.errors import Conflict, InvalidInput, NotFound
-from courier_api.logging_setup import request_id_var
+from courier_api.request_context import request_id_var
 from courier_api.schemas.claims import (
     ClaimDecisionRequest,
     ClaimRequest,

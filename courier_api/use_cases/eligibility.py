@@ -71,8 +71,13 @@ async def check(
     # A customer checks for themselves: their own bar counts, whatever id the snapshot names,
     # so nobody can probe whether another customer is barred.
     customer_id = principal.sub if principal.role == "customer" else snapshot.customer.id
-    barred = await uow.bars.is_barred(customer_id)
-    decision = decide(order_facts(snapshot, customer_barred=barred), await catalog.versions(uow), at)
+    # One statement reads the latest policy version and the bar: one round trip, and no
+    # transaction needed around it (the caller may hand a `Database.read()` unit of work).
+    latest, barred = await uow.policies.latest_version_and_bar(customer_id)
+    versions = catalog.known(latest)
+    if versions is None:
+        versions = await catalog.versions_at(uow, latest)
+    decision = decide(order_facts(snapshot, customer_barred=barred), versions, at)
     return decision_view(decision, snapshot.customer.locale)
 
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import msgspec
 
 from courier_api.auth import Principal
-from courier_api.logging_setup import request_id_var
+from courier_api.request_context import request_id_var
 from courier_api.schemas.capture import CheckView
 from courier_api.schemas.claims import (
     AttemptEvidence,

@@ -48,7 +48,7 @@ def sign_in(request: Request[Any, Any, Any], services: AppServices, token: str) 
     """
     if len(token) > MAX_TOKEN_CHARS:
         token = ""
-    services.tokens.verify(f"Bearer {token}")  # NotAuthenticated -> the 401 page, no cookie set
+    services.tokens.verify(f"Bearer {token}", allow_order_links=True)  # NotAuthenticated -> 401 page
     rest = [(key, value) for key, value in request.query_params.multi_items() if key != TOKEN_PARAM]
     next_url = request.url.path + (f"?{urlencode(rest)}" if rest else "")
     cookie = Cookie(

@@ -8,15 +8,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 from tests.conftest import AuthHeaders
 from tests.factories import new_id, order_body
 from tests.photo_factory import DEFAULT_ADDRESS, PhotoSpec, make_device_key, make_photo, sign_photo
 
-Client = AsyncTestClient[Litestar]
+# The in-process test client or a real HTTP client against `courier-api serve`.
+Client = httpx.AsyncClient
 
 
 @dataclass
@@ -56,7 +56,11 @@ class DoorDrop:
 async def prepare_order(
     client: Client, auth: AuthHeaders, *, opt_in: bool = True, **body: Any
 ) -> dict[str, str]:
-    order_id, customer_id, courier_id = new_id(), new_id("cust"), new_id("cour")
+    order_id, customer_id, courier_id = (
+        new_id(),
+        body.pop("customer_id", None) or new_id("cust"),
+        new_id("cour"),
+    )
     label = f"DD{uuid.uuid4().hex[:10].upper()}"
     lat, lon = DEFAULT_ADDRESS
     payload = order_body(customer_id=customer_id, label_code=label, lat=lat, lon=lon, **body)

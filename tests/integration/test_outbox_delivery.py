@@ -20,6 +20,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from courier_api.auth import TokenService
 from courier_api.notifications.texts import IncompletePayload, render
 from courier_api.notifications.worker import OutboxWorker, channels_from_settings
 from infra.channels import Channel
@@ -160,7 +161,10 @@ async def test_door_drop_reaches_webhook_and_email_in_the_customers_language(
     assert ru_body["eventId"] == str(ru_event)
     assert ru_body["orderId"] == ru_order
     assert ru_body["locale"] == "ru"
-    assert ru_body["url"] == f"{PUBLIC}/orders/{ru_order}"
+    assert ru_body["url"].startswith(f"{PUBLIC}/orders/{ru_order}?token=")
+    link_token = ru_body["url"].split("?token=", 1)[1]
+    scoped = TokenService(wired.jwt_secret).verify(f"Bearer {link_token}", allow_order_links=True)
+    assert (scoped.role, scoped.order_scope) == ("customer", ru_order)
     assert ru_body["title"] == f"Заказ {ru_order} оставлен у двери"
     assert ru_body["url"] in ru_body["text"]
     assert en_hook[0].body["title"] == f"Your order {en_order} was left at your door"

@@ -1,0 +1,35 @@
+"""The token in a notification link opens one order's web page, and nothing else."""
+
+from __future__ import annotations
+
+from courier_api.auth import TokenService
+from courier_api.notifications.texts import render
+from tests.api.capture_flow import Client, prepare_order
+from tests.conftest import AuthHeaders
+
+
+async def test_link_token_is_refused_by_the_json_api_and_scoped_to_its_order(
+    client: Client, auth: AuthHeaders, tokens: TokenService
+) -> None:
+    order = await prepare_order(client, auth)
+    link = tokens.mint_order_link(customer_id=order["customer_id"], order_id=order["order_id"], ttl_s=600)
+    api = await client.get(
+        f"/v1/me/orders/{order['order_id']}/delivery", headers={"Authorization": f"Bearer {link}"}
+    )
+    assert api.status_code == 401
+
+    session = {"Cookie": f"dd_session={link}"}
+    page = await client.get(f"/orders/{order['order_id']}", headers=session)
+    assert page.status_code == 200, page.text
+    assert order["order_id"] in page.text
+
+    other = await prepare_order(client, auth, customer_id=order["customer_id"])
+    # The same customer's other order: the link token opens only the order it was sent for.
+    foreign = await client.get(f"/orders/{other['order_id']}", headers=session)
+    assert foreign.status_code == 404
+
+
+def test_rendered_link_carries_the_token() -> None:
+    text = render("door_drop.completed", {"orderId": "A-1"}, "en", "https://dd.example", link_token="abc.def")
+    assert text.link == "https://dd.example/orders/A-1?token=abc.def"
+    assert text.link in text.body
