@@ -106,4 +106,13 @@ Contactless courier delivery: door-drop eligibility, verified photo proof, claim
 
 Every error is RFC 9457 `application/problem+json` with a stable `code`.
 Authenticate with `Authorization: Bearer <JWT>` carrying `role` and `sub` claims.
+
+## Capture protocol (courier app)
+1. `POST /v1/courier/devices` once: the base64 of the device's 32-byte Ed25519 public key.
+2. `POST /v1/deliveries/{orderId}/capture-sessions` (at route start is fine): `{sessionId, nonce, requirements}`.
+3. The in-app camera writes the nonce into EXIF `ImageUniqueID`, the capture time into `DateTimeOriginal` +
+   `OffsetTimeOriginal`, the position into GPS, and signs SHA-256(JPEG bytes) with the device key.
+4. `POST /v1/deliveries/{orderId}/photos` with the JPEG as the body (`Content-Type: image/jpeg`) and headers
+   `X-Capture-Session`, `X-Capture-Signature`, `Idempotency-Key`. Every check comes back with a stable code the
+   app maps to a retake hint; retake within the session until the verdict is `accepted`.
 """
