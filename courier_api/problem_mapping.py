@@ -26,7 +26,7 @@ from courier_api.errors import (
     UnsupportedMediaType,
 )
 from courier_api.schemas.problems import InvalidParam, Problem
-from infra.errors import DatabaseUnavailable, StorageUnavailable
+from infra.errors import DatabaseUnavailable, StorageUnavailable, UnstorableText
 from photo_pipeline.errors import InvalidPhoto
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -118,6 +118,11 @@ def handle_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Respo
     return problem_response(problem, {"Retry-After": "5"})
 
 
+def handle_unstorable_text(request: Request[Any, Any, Any], exc: UnstorableText) -> Response[Problem]:
+    detail = "text values must not contain the character U+0000"
+    return problem_response(_problem(400, "request.invalid", "Invalid request", request, detail=detail))
+
+
 def handle_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Problem]:
     params = [_invalid_param(item) for item in (exc.extra if isinstance(exc.extra, list) else [])]
     detail = "; ".join(f"{p.name}: {p.reason}" for p in params) or exc.detail
@@ -169,6 +174,7 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     InvalidPhoto: handle_invalid_photo,
     DatabaseUnavailable: handle_unavailable,
     StorageUnavailable: handle_unavailable,
+    UnstorableText: handle_unstorable_text,
     ValidationException: handle_validation,
     HTTPException: handle_http,
     Exception: handle_unexpected,

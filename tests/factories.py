@@ -21,11 +21,14 @@ def order_body(
     lon: float = 37.6136,
     items: list[dict[str, Any]] | None = None,
     email: str | None = "c@example.com",
+    phone: str | None = None,
     locale: str = "ru",
 ) -> dict[str, Any]:
     customer: dict[str, Any] = {"id": customer_id, "locale": locale}
     if email:
         customer["email"] = email
+    if phone:
+        customer["phone"] = phone
     return {
         "customer": customer,
         "city": city,

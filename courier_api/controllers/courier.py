@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from dataclasses import dataclass
-
 from litestar import Controller, Request, Response, post
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import HeaderParameter, JSONBody, RawBody
 
 from courier_api.controllers.params import OrderId
@@ -62,7 +61,7 @@ class _JpegUploadOperation(Operation):
 
     def __post_init__(self) -> None:
         self.request_body = RequestBody(
-            content={"image/jpeg": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING, format="binary"))},
+            content={"image/jpeg": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY))},
             description="The JPEG exactly as the app captured and signed it",
             required=True,
         )

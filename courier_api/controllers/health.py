@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-
-import msgspec
 from dataclasses import dataclass
 
+import msgspec
 from litestar import Controller, Response, get
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Operation

@@ -8,7 +8,7 @@ from typing import Annotated
 from litestar import Controller, get
 from litestar.params import QueryParameter
 
-from courier_api.controllers.params import ID_PATTERN
+from courier_api.controllers.params import ID_PATTERN, MAX_ROW_ID
 from courier_api.dependencies import Caller, Services
 from courier_api.errors import InvalidInput
 from courier_api.schemas.claims import AuditEntry, IncidentReport
@@ -44,7 +44,7 @@ class ReportsController(Controller):
         services: Services,
         order_id: Annotated[str | None, QueryParameter(name="orderId", pattern=ID_PATTERN)] = None,
         actor_id: Annotated[str | None, QueryParameter(name="actorId", max_length=128)] = None,
-        before_id: Annotated[int | None, QueryParameter(name="beforeId", ge=1)] = None,
+        before_id: Annotated[int | None, QueryParameter(name="beforeId", ge=1, le=MAX_ROW_ID)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     ) -> list[AuditEntry]:
         """Who viewed which evidence and when, newest first; page with beforeId."""

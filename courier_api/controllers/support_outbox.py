@@ -7,6 +7,7 @@ from typing import Annotated
 from litestar import Controller, get, post
 from litestar.params import PathParameter, QueryParameter
 
+from courier_api.controllers.params import MAX_ROW_ID
 from courier_api.dependencies import Caller, Services
 from courier_api.schemas.outbox import DeadLetters, OutboxEntryView
 from courier_api.use_cases import outbox
@@ -30,7 +31,7 @@ class SupportOutboxController(Controller):
     @post("/{entry_id:int}/retry", status_code=200)
     async def retry(
         self,
-        entry_id: Annotated[int, PathParameter(ge=1, description="The outbox row id")],
+        entry_id: Annotated[int, PathParameter(ge=1, le=MAX_ROW_ID, description="The outbox row id")],
         principal: Caller,
         services: Services,
     ) -> OutboxEntryView:
