@@ -108,7 +108,8 @@ async def test_worker_killed_while_sending_delivers_everything_once_after_restar
         assert len(receiver.accepted_for(key)) == 1, key  # processed once
         assert receiver.requests_for(key) >= 1
     redelivered = [key for key in keys if receiver.requests_for(key) > 1]
-    assert set(receiver.duplicates) == set(redelivered)  # the receiver's dedupe absorbed every repeat
+    # The receiver's dedupe absorbed every repeat (other tests' events may pass through it too).
+    assert set(receiver.duplicates) & keys == set(redelivered)
 
 
 async def test_api_killed_mid_upload_leaves_no_half_done_delivery(
