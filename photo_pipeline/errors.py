@@ -25,6 +25,7 @@ INVALID_PHOTO_CODES: Final = frozenset(
         "photo.undecodable",  # JPEG structure or entropy data is corrupt, or an unsupported variant
         "photo.too_many_pixels",  # width*height above PhotoLimits.max_pixels (decompression bomb)
         "photo.too_large_dimensions",  # a side above PhotoLimits.max_side
+        "photo.too_few_pixels",  # width*height below PhotoLimits.min_pixels: no camera photo is that small
         "photo.trailing_data",  # bytes after the end-of-image marker (polyglots, MPO extra frames)
         "photo.bad_exif",  # EXIF structure so broken it cannot be trusted (e.g. conflicting segments)
     }

@@ -37,6 +37,7 @@ class PhotoLimits(msgspec.Struct, frozen=True, kw_only=True):
 
     max_bytes: int = 15_000_000
     max_pixels: int = 50_000_000
+    min_pixels: int = 500_000
     max_side: int = 10_000
     clock_skew_s: int = 120
     gps_radius_m: float = 150.0

@@ -14,6 +14,7 @@ from typing import Final
 import msgspec
 
 from photo_pipeline.errors import InvalidPhoto
+from photo_pipeline.exif_structure import check_exif_block
 
 __all__ = ["JpegStructure", "walk_jpeg"]
 
@@ -74,6 +75,7 @@ def walk_jpeg(data: bytes) -> JpegStructure:
         if marker == 0xE1:
             if payload.startswith(_EXIF_ID):
                 exif_segments += 1
+                check_exif_block(payload)
             elif payload.startswith(_XMP_ID) and xmp is None:
                 xmp = payload[len(_XMP_ID) :]
         elif marker == 0xEE and payload.startswith(b"Adobe"):

@@ -90,13 +90,16 @@ def locate_sheets(low_gray: U8) -> list[LabelCandidate]:
     p995 = int(np.searchsorted(cdf, 0.995 * cdf[-1]))
     threshold = max(60, int(0.78 * p995))
     bright = (low_gray >= threshold).view(np.uint8)
-    # Close small gaps (bars, text strokes) with grey max/min filters: far cheaper than
-    # binary morphology, same result on a 0/1 image.
-    closed = ndimage.minimum_filter(ndimage.maximum_filter(bright, size=3), size=3)
+    # Close small gaps (bars, text strokes): a 3x3 dilation then erosion of the 0/1 image.
+    closed = _min3x3(_max3x3(bright))
     # Fill holes: dark regions not connected to the border belong to the sheet around them.
-    dark_parts, _ = ndimage.label(closed == 0)
-    border = np.unique(np.concatenate((dark_parts[0], dark_parts[-1], dark_parts[:, 0], dark_parts[:, -1])))
-    filled = (closed == 1) | ~np.isin(dark_parts, border)
+    dark_parts, dark_count = ndimage.label(closed == 0)
+    inside = np.ones(dark_count + 1, dtype=np.bool_)
+    inside[dark_parts[0]] = False
+    inside[dark_parts[-1]] = False
+    inside[dark_parts[:, 0]] = False
+    inside[dark_parts[:, -1]] = False
+    filled = (closed == 1) | inside[dark_parts]
     labels, count = ndimage.label(filled)
     if count == 0:
         return []
@@ -106,7 +109,8 @@ def locate_sheets(low_gray: U8) -> list[LabelCandidate]:
     total = float(low_gray.size)
     min_area = _MIN_CANDIDATE_SHARE * total
     found: list[tuple[float, LabelCandidate]] = []
-    big = [index for index in range(1, count + 1) if areas[index] >= min_area]
+    # The textured scene leaves hundreds of specks: select the big blobs without a Python loop.
+    big = (np.flatnonzero(areas[1:] >= min_area) + 1).tolist()
     boxes = ndimage.find_objects(labels)
     for index in big:
         box = boxes[index - 1]
@@ -126,6 +130,20 @@ def locate_sheets(low_gray: U8) -> list[LabelCandidate]:
         found.append((score, cand))
     found.sort(key=lambda item: item[0], reverse=True)
     return [cand for _, cand in found[:_MAX_CANDIDATES]]
+
+
+def _max3x3(binary: U8) -> U8:
+    """3x3 maximum with edge replication (scipy's maximum_filter(size=3), ~7x faster here)."""
+    padded = np.pad(binary, 1, mode="edge")
+    rows = np.maximum(np.maximum(padded[:-2], padded[1:-1]), padded[2:])
+    return np.maximum(np.maximum(rows[:, :-2], rows[:, 1:-1]), rows[:, 2:])
+
+
+def _min3x3(binary: U8) -> U8:
+    """3x3 minimum with edge replication (scipy's minimum_filter(size=3))."""
+    padded = np.pad(binary, 1, mode="edge")
+    rows = np.minimum(np.minimum(padded[:-2], padded[1:-1]), padded[2:])
+    return np.minimum(np.minimum(rows[:, :-2], rows[:, 1:-1]), rows[:, 2:])
 
 
 def _read_crop(full: Image.Image, cand: LabelCandidate, scale_x: float, scale_y: float) -> list[DecodedCode]:

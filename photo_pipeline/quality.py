@@ -10,8 +10,8 @@ __all__ = ["laplacian_variance", "median_luminance"]
 
 def laplacian_variance(gray: npt.NDArray[np.uint8]) -> float:
     """Variance of the 4-neighbour Laplacian: low when the frame has no sharp edges (blur)."""
-    g = gray.astype(np.float32)
-    lap = g[1:-1, :-2] + g[1:-1, 2:] + g[:-2, 1:-1] + g[2:, 1:-1] - 4.0 * g[1:-1, 1:-1]
+    g = gray.astype(np.int16)  # exact: the Laplacian of 0-255 values lies within +-1020
+    lap = g[1:-1, :-2] + g[1:-1, 2:] + g[:-2, 1:-1] + g[2:, 1:-1] - 4 * g[1:-1, 1:-1]
     return float(lap.var()) if lap.size else 0.0
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from photo_pipeline import Expectations, InvalidPhoto, PhotoLimits, verify
+from photo_pipeline import INVALID_PHOTO_CODES, Expectations, InvalidPhoto, PhotoLimits, verify
 from photo_pipeline.barcode import read_codes
 from photo_pipeline.metadata import read_exif
 from tests.corpus import corpus_dir
@@ -62,28 +62,28 @@ def test_corpus_negative_never_matches(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", ["zxc_datamatrix-3_dm-1.jpg", "zxc_qrcode-2_199b.jpg"])
-def test_corpus_jpeg_barcode_through_verify(name: str, limits: PhotoLimits) -> None:
+def test_corpus_jpeg_barcode_through_verify(name: str, any_size: PhotoLimits) -> None:
     path = corpus_dir() / "barcodes" / name
     expected = path.with_suffix(".txt").read_text(encoding="utf-8")
-    verdict = verify(path.read_bytes(), _session(expected), limits)
+    verdict = verify(path.read_bytes(), _session(expected), any_size)
     assert verdict.decoded_label == expected
     assert verdict.check("label.matches_order").passed
 
 
-def test_corpus_unreadable_label_asks_for_retake(limits: PhotoLimits) -> None:
+def test_corpus_unreadable_label_asks_for_retake(any_size: PhotoLimits) -> None:
     # Derived artefact: the PNG transcoded to JPEG in memory; the original stays in the corpus.
     path = corpus_dir() / "barcodes" / "zx_code128-2_30.png"
     buf = BytesIO()
     with Image.open(path) as image:
         image.convert("RGB").save(buf, "JPEG", quality=95)
-    verdict = verify(buf.getvalue(), _session(path.with_suffix(".txt").read_text()), limits)
+    verdict = verify(buf.getvalue(), _session(path.with_suffix(".txt").read_text()), any_size)
     assert verdict.decoded_label is None
     assert not verdict.check("label.found").passed
     assert not verdict.accepted
 
 
 @pytest.mark.parametrize("name", _names("exif_photos", (".jpg",)))
-def test_corpus_phone_exif(name: str, limits: PhotoLimits) -> None:
+def test_corpus_phone_exif(name: str, any_size: PhotoLimits) -> None:
     entry = _manifest()[f"exif_photos/{name}"]
     observed = entry["observed"]
     data = (corpus_dir() / "exif_photos" / name).read_bytes()
@@ -101,7 +101,7 @@ def test_corpus_phone_exif(name: str, limits: PhotoLimits) -> None:
         line = next(x for x in sidecar.read_text().splitlines() if "Date/Time Original" in x)
         assert facts.local_time is not None
         assert facts.local_time.strftime("%Y:%m:%d %H:%M:%S") == line.split("= ")[1].strip()
-    verdict = verify(data, _session("no-label"), limits)
+    verdict = verify(data, _session("no-label"), any_size)
     assert verdict.capture.orientation == facts.orientation
     # None of these phones wrote OffsetTimeOriginal: the instant is unknown and the check fails.
     assert verdict.capture.captured_at is None
@@ -133,19 +133,35 @@ MALFORMED_SUFFIXES = (".jpg", ".png", ".gif", ".ico", ".bmp", ".tif", ".ppm")
 
 
 @pytest.mark.parametrize("name", _names("malformed", MALFORMED_SUFFIXES))
-def test_corpus_malformed_raises_invalid_photo_or_verdict(name: str, limits: PhotoLimits) -> None:
+def test_corpus_malformed_is_refused_with_a_photo_code(name: str, limits: PhotoLimits) -> None:
     data = (corpus_dir() / "malformed" / name).read_bytes()
-    if name in LEGAL_JPEGS:
-        verdict = verify(data, _session("x"), limits)
+    with pytest.raises(InvalidPhoto) as caught:
+        verify(data, _session("x"), limits)
+    assert caught.value.code in INVALID_PHOTO_CODES
+
+
+@pytest.mark.parametrize("name", sorted(LEGAL_JPEGS))
+def test_corpus_malformed_legal_jpegs_are_never_accepted_at_any_size(
+    name: str, any_size: PhotoLimits
+) -> None:
+    """Without the size floor, the decodable ones still never pass: refused, or a rejected verdict."""
+    data = (corpus_dir() / "malformed" / name).read_bytes()
+    try:
+        verdict = verify(data, _session("x"), any_size)
+    except InvalidPhoto as refused:
+        code: str | None = refused.code
+    else:
+        code = None
         assert not verdict.accepted
-        if name == "pil_multiple_exif.jpg":
-            assert not verdict.check("provenance.edited").passed
         if name == "pil_exif_gps.jpg":
             assert verdict.capture.lat is None
-    else:
-        with pytest.raises(InvalidPhoto) as caught:
-            verify(data, _session("x"), limits)
-        assert caught.value.code.startswith("photo.")
+    assert code is None or code in INVALID_PHOTO_CODES
+
+
+@pytest.fixture
+def any_size() -> PhotoLimits:
+    """Default limits without the size floor: corpus samples are small crops of real photos."""
+    return PhotoLimits(min_pixels=1)
 
 
 def _session(label_code: str) -> Expectations:

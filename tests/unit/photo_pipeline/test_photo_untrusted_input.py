@@ -68,6 +68,12 @@ def test_corrupted_exif_header_is_verdict_or_invalid(
     _verify_or_invalid(mutated, expectations, limits)
 
 
+@pytest.fixture
+def limits() -> PhotoLimits:
+    """Default limits but any size: these tests use small images to reach the later checks quickly."""
+    return PhotoLimits(min_pixels=1)
+
+
 def test_truncated_jpeg_raises_truncated(expectations: Expectations, limits: PhotoLimits) -> None:
     with pytest.raises(InvalidPhoto) as caught:
         verify(SMALL[:-200], expectations, limits)
