@@ -9,7 +9,7 @@ refused as `photo.bad_exif`. Only the IFDs the pipeline reads are walked (0th, E
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Literal
 
 from photo_pipeline.errors import InvalidPhoto
 
@@ -28,7 +28,7 @@ def check_exif_block(payload: bytes) -> None:
     tiff = payload[len(_EXIF_ID) :] if payload.startswith(_EXIF_ID) else b""
     if len(tiff) < 8 or tiff[:4] not in (b"II*\x00", b"MM\x00*"):
         _refuse("no valid TIFF header")
-    order = "little" if tiff[:2] == b"II" else "big"
+    order: Literal["little", "big"] = "little" if tiff[:2] == b"II" else "big"
 
     def u16(at: int) -> int:
         return int.from_bytes(tiff[at : at + 2], order)
