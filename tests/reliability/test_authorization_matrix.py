@@ -80,7 +80,7 @@ def simple(method: str, path: str, body: Any = None) -> Builder:
 
 def _small_jpeg() -> bytes:
     buf = io.BytesIO()
-    Image.new("RGB", (320, 240), (90, 90, 90)).save(buf, "JPEG")
+    Image.new("RGB", (1200, 900), (90, 90, 90)).save(buf, "JPEG")  # above the 0.5 MP floor
     return buf.getvalue()
 
 

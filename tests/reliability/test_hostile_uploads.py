@@ -2,9 +2,10 @@
 
 Each body is signed with the courier's enrolled device key, so what is tested is the body itself.
 Bodies that are not an acceptable JPEG get a 4xx problem+json with a stable `photo.*` code and
-leave nothing behind (no attempt row, no S3 object). Files that *are* complete, decodable JPEGs
-with hostile metadata (absurd EXIF counts and offsets, broken GPS, duplicate EXIF) are verified
-like any photo: 201 with a `rejected` verdict, never accepted, no customer copy.
+leave nothing behind (no attempt row, no S3 object): every file of the malformed corpus (broken
+structure, EXIF whose counts or offsets point outside itself, thumbnails below the 0.5 MP floor)
+and every generated kind. A sound JPEG that is just not an in-app photo is verified like any
+photo: 201 with a `rejected` verdict, never accepted, no customer copy.
 
 A body over the upload ceiling is refused before it is read: with a Content-Length of 100 MB
 the server answers 413 after the first 64 KiB, and without one (chunked) it stops reading at the
@@ -40,26 +41,13 @@ pytestmark = pytest.mark.corpus
 
 MB = 1_000_000
 PROBLEM = "application/problem+json"
-# Complete JPEGs with hostile metadata in the corpus: they decode, so they get a verdict.
-DECODABLE_CORPUS = {
-    "piexif_noapp01.jpg",
-    "pil_broken_exif_dpi.jpg",
-    "pil_empty_gps_ifd.jpg",
-    "pil_exif-dpi-zerodivision.jpg",
-    "pil_exif-ifd-offset.jpg",
-    "pil_exif_gps.jpg",
-    "pil_exif_gps_typeerror.jpg",
-    "pil_invalid-exif-without-x-resolution.jpg",
-    "pil_invalid-exif.jpg",
-    "pil_multiple_exif.jpg",
-    "pil_truncated_exif_dpi.jpg",
-}
-
-
 # --- generated hostile bodies ------------------------------------------------------------------
 
 
-def _jpeg(size: tuple[int, int] = (640, 480)) -> bytes:
+CAMERA_SIZE = (1200, 900)  # above the pipeline's 0.5 MP floor, so later checks are reached
+
+
+def _jpeg(size: tuple[int, int] = CAMERA_SIZE) -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", size, (120, 110, 100)).save(buf, "JPEG", quality=80)
     return buf.getvalue()
@@ -109,7 +97,13 @@ GENERATED_REFUSED: dict[str, tuple[bytes, str]] = {
     "jpeg_zip_polyglot": (_jpeg_zip_polyglot(), "photo.trailing_data"),
     "over_photo_limit_16mb": (_jpeg()[:-2] + b"\x00" * (16 * MB), "photo.too_many_bytes"),
 }
-GENERATED_DECODABLE = {"absurd_exif_counts_and_offsets": _absurd_exif()}
+GENERATED_REFUSED |= {
+    "absurd_exif_counts_and_offsets": (_absurd_exif(), "photo.bad_exif"),
+    "thumbnail_sized_photo": (_jpeg((320, 240)), "photo.too_few_pixels"),
+}
+# A complete, sound JPEG that is simply not an in-app photo (no nonce, no GPS, no label): verified
+# like any photo and kept for support as a rejected attempt, never accepted.
+GENERATED_DECODABLE = {"plain_jpeg_without_exif": _jpeg()}
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -192,11 +186,10 @@ async def test_hostile_uploads_are_refused_cleanly_and_store_nothing(
     malformed = sorted((corpus_dir() / "malformed").iterdir())
     # Corpus files: any photo.* code (the manifest describes them); generated ones: the exact code.
     refused: dict[str, tuple[bytes, str | None]] = {
-        f"corpus:{f.name}": (f.read_bytes(), None) for f in malformed if f.name not in DECODABLE_CORPUS
+        f"corpus:{f.name}": (f.read_bytes(), None) for f in malformed
     }
     refused |= {f"generated:{name}": case for name, case in GENERATED_REFUSED.items()}
-    decodable = {f"corpus:{f.name}": f.read_bytes() for f in malformed if f.name in DECODABLE_CORPUS}
-    decodable |= {f"generated:{name}": data for name, data in GENERATED_DECODABLE.items()}
+    decodable = {f"generated:{name}": data for name, data in GENERATED_DECODABLE.items()}
     assert len(refused) + len(decodable) == len(malformed) + len(GENERATED_REFUSED) + len(GENERATED_DECODABLE)
 
     url = f"/v1/deliveries/{refused_drop.order_id}/photos"
@@ -224,7 +217,7 @@ async def test_hostile_uploads_are_refused_cleanly_and_store_nothing(
     assert sent <= UPLOAD_CEILING_BYTES + 8 * MB  # the ceiling plus what socket buffers took
     codes["generated:chunked_without_length"] = str(refusal["code"])
 
-    # Complete JPEGs with hostile metadata: verified like any photo, never accepted.
+    # A sound JPEG that is not an in-app photo: verified like any photo, never accepted.
     decodable_url = f"/v1/deliveries/{decodable_drop.order_id}/photos"
     for name, data in decodable.items():
         answer = await http.post(decodable_url, content=data, headers=decodable_drop.headers(auth, data))
