@@ -31,7 +31,7 @@ async def tight(
     """The same database and bucket, with limits small enough to reach in a test."""
     app = create_app(settings, s3_credentials=dev_stack.s3_credentials, rate_limits=TIGHT)
     async with AsyncTestClient(app=app) as client:
-        yield client  # type: ignore[misc]
+        yield client
 
 
 def assert_limited(answer: httpx.Response) -> None:
