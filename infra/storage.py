@@ -112,13 +112,8 @@ class ObjectStore:
         """The SHA-256 recorded with the object, or None if there is no such object."""
 
         def head() -> str | None:
-            try:
-                answer = self._client.head_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")
-            except botocore.exceptions.ClientError as exc:
-                if _code(exc) in {"404", "NoSuchKey", "NotFound"}:
-                    return None
-                raise
-            value = answer.get("Metadata", {}).get("sha256")
+            answer = self._missing_is_none(self._client.head_object, Key=key, ChecksumMode="ENABLED")
+            value = None if answer is None else answer.get("Metadata", {}).get("sha256")
             return str(value) if value else None
 
         found: str | None = await self._call(head)
@@ -126,14 +121,8 @@ class ObjectStore:
 
     async def get(self, key: str) -> bytes | None:
         def fetch() -> bytes | None:
-            try:
-                answer = self._client.get_object(Bucket=self.bucket, Key=key)
-            except botocore.exceptions.ClientError as exc:
-                if _code(exc) in {"404", "NoSuchKey", "NotFound"}:
-                    return None
-                raise
-            body: bytes = answer["Body"].read()
-            return body
+            answer = self._missing_is_none(self._client.get_object, Key=key)
+            return None if answer is None else bytes(answer["Body"].read())
 
         body: bytes | None = await self._call(fetch)
         return body
@@ -142,12 +131,9 @@ class ObjectStore:
         """Fetch the object and hash what is actually stored (re-verification), or None if it is gone."""
 
         def fetch_and_hash() -> str | None:
-            try:
-                answer = self._client.get_object(Bucket=self.bucket, Key=key)
-            except botocore.exceptions.ClientError as exc:
-                if _code(exc) in {"404", "NoSuchKey", "NotFound"}:
-                    return None
-                raise
+            answer = self._missing_is_none(self._client.get_object, Key=key)
+            if answer is None:
+                return None
             digest = hashlib.sha256()
             for chunk in answer["Body"].iter_chunks(1 << 20):
                 digest.update(chunk)
@@ -155,6 +141,15 @@ class ObjectStore:
 
         found: str | None = await self._call(fetch_and_hash)
         return found
+
+    def _missing_is_none(self, operation: Any, **params: Any) -> Any:
+        """Run a blocking S3 call on this bucket; a missing object is None, not an error."""
+        try:
+            return operation(Bucket=self.bucket, **params)
+        except botocore.exceptions.ClientError as exc:
+            if _code(exc) in {"404", "NoSuchKey", "NotFound"}:
+                return None
+            raise
 
     async def delete(self, key: str) -> None:
         await self._call(lambda: self._client.delete_object(Bucket=self.bucket, Key=key))
