@@ -28,11 +28,4 @@ def _explicit_s3_credentials() -> tuple[str, str] | None:
 
 def store_from_environment(settings: Settings) -> ObjectStore:
     """The evidence bucket, for commands that run outside the app (worker, jobs)."""
-    key, secret = _explicit_s3_credentials() or (None, None)
-    return ObjectStore(
-        bucket=settings.s3_bucket,
-        endpoint_url=settings.s3_endpoint_url,
-        region=settings.s3_region,
-        access_key=key,
-        secret_key=secret,
-    )
+    return ObjectStore.for_settings(settings, _explicit_s3_credentials())

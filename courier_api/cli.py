@@ -206,14 +206,7 @@ async def _dev_serve(stack: DevStack, port: int) -> None:
         jwt_secret=secrets.token_urlsafe(48),
         public_base_url=base_url,
     )
-    access_key, secret_key = stack.s3_credentials
-    store = ObjectStore(
-        bucket=DEV_BUCKET,
-        endpoint_url=stack.s3.endpoint_url,
-        region=settings.s3_region,
-        access_key=access_key,
-        secret_key=secret_key,
-    )
+    store = ObjectStore.for_settings(settings, stack.s3_credentials)
     await store.ensure_bucket()
     db = await Database.connect(database_url, min_size=1, max_size=2)
     try:

@@ -26,6 +26,7 @@ import msgspec
 from botocore.config import Config
 
 from infra.errors import EvidenceExists, StorageUnavailable
+from infra.settings import Settings
 
 _log = logging.getLogger("infra.storage")
 _RETRYABLE_CODES = {"InternalError", "ServiceUnavailable", "SlowDown", "RequestTimeout", "503", "500"}
@@ -69,6 +70,18 @@ class ObjectStore:
             aws_access_key_id=access_key,
             aws_secret_access_key=secret_key,
             config=config,
+        )
+
+    @classmethod
+    def for_settings(cls, settings: Settings, credentials: tuple[str, str] | None = None) -> ObjectStore:
+        """The evidence bucket the settings name; explicit credentials for local servers, else boto3's chain."""
+        access_key, secret_key = credentials or (None, None)
+        return cls(
+            bucket=settings.s3_bucket,
+            endpoint_url=settings.s3_endpoint_url,
+            region=settings.s3_region,
+            access_key=access_key,
+            secret_key=secret_key,
         )
 
     async def ensure_bucket(self) -> None:

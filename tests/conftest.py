@@ -51,14 +51,7 @@ async def settings(dev_stack: DevStack) -> Settings:
 
 @pytest.fixture(scope="session")
 async def store(settings: Settings, dev_stack: DevStack) -> ObjectStore:
-    access_key, secret_key = dev_stack.s3_credentials
-    object_store = ObjectStore(
-        bucket=settings.s3_bucket,
-        endpoint_url=settings.s3_endpoint_url,
-        region=settings.s3_region,
-        access_key=access_key,
-        secret_key=secret_key,
-    )
+    object_store = ObjectStore.for_settings(settings, dev_stack.s3_credentials)
     await object_store.ensure_bucket()
     return object_store
 

@@ -33,14 +33,7 @@ async def own_s3(
     server = EmbeddedS3()
     server.start()
     own = msgspec.structs.replace(settings, s3_endpoint_url=server.endpoint_url)
-    access_key, secret_key = dev_stack.s3_credentials
-    store = ObjectStore(
-        bucket=own.s3_bucket,
-        endpoint_url=server.endpoint_url,
-        region=own.s3_region,
-        access_key=access_key,
-        secret_key=secret_key,
-    )
+    store = ObjectStore.for_settings(own, dev_stack.s3_credentials)
     await store.ensure_bucket()
     try:
         yield server, own, store
