@@ -243,10 +243,10 @@ def photo_uploads(
     seconds: float,
 ) -> list[Upload]:
     setup = f"serve --workers {workers}"
-    drops, key = asyncio.run(prepare_drops(base_url, tokens, photos, first_seed))
+    drops, keys = asyncio.run(prepare_drops(base_url, tokens, photos, first_seed))
     folder = Path(tempfile.mkdtemp(prefix="photos-", dir=stack.logs))
     started = time.perf_counter()
-    uploads = render_uploads(drops, key, tokens, folder, processes=os.cpu_count() or 1)
+    uploads = render_uploads(drops, keys, tokens, folder, processes=os.cpu_count() or 1)
     report.notes.append(
         f"{setup}: {photos} distinct signed 12 MP photos generated before timing in "
         f"{time.perf_counter() - started:.0f} s"
@@ -490,37 +490,41 @@ def configuration(
     args: argparse.Namespace,
 ) -> None:
     """Every HTTP scenario against one `courier-api serve --workers N`."""
+    groups = {g.strip() for g in args.only.split(",")}
     with stack.serve(workers) as (base_url, process):
         pid = process.pid
-        _guard(
-            report,
-            f"HTTP, {workers} workers",
-            lambda: http_scenarios(report, base_url, pid, workers, tokens, args.seconds),
-        )
+        if "http" in groups:
+            _guard(
+                report,
+                f"HTTP, {workers} workers",
+                lambda: http_scenarios(report, base_url, pid, workers, tokens, args.seconds),
+            )
         delivered: list[Upload] = []
         first_seed = 1_000 + index * args.photos
-        _guard(
-            report,
-            f"photo uploads, {workers} workers",
-            lambda: delivered.extend(
-                photo_uploads(
-                    report,
-                    stack,
-                    base_url,
-                    pid,
-                    workers,
-                    tokens,
-                    args.photos,
-                    first_seed,
-                    args.upload_seconds,
-                )
-            ),
-        )
-        _guard(
-            report,
-            f"delivery read, {workers} workers",
-            lambda: delivery_read(report, base_url, pid, workers, tokens, delivered, args.seconds),
-        )
+        if "uploads" in groups:
+            _guard(
+                report,
+                f"photo uploads, {workers} workers",
+                lambda: delivered.extend(
+                    photo_uploads(
+                        report,
+                        stack,
+                        base_url,
+                        pid,
+                        workers,
+                        tokens,
+                        args.photos,
+                        first_seed,
+                        args.upload_seconds,
+                    )
+                ),
+            )
+        if "read" in groups:
+            _guard(
+                report,
+                f"delivery read, {workers} workers",
+                lambda: delivery_read(report, base_url, pid, workers, tokens, delivered, args.seconds),
+            )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -530,6 +534,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--upload-seconds", type=float, default=30.0, help="upper bound of each upload run")
     parser.add_argument("--workers", default="1,2", help="server processes to compare, comma-separated")
     parser.add_argument("--skip-pure", action="store_true", help="only the HTTP scenarios")
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra environment for the servers, e.g. VERIFY_POOL=thread (repeatable)",
+    )
+    parser.add_argument(
+        "--only",
+        default="http,uploads,read",
+        help="HTTP scenario groups to run, comma-separated: http (health, check), uploads, read",
+    )
     args = parser.parse_args(argv)
     configurations = [int(w) for w in args.workers.split(",") if w.strip()]
     header = _header()
@@ -541,6 +557,11 @@ def main(argv: list[str] | None = None) -> int:
         _guard(report, "photo verification", lambda: pure_photo(report))
 
     stack = BenchStack()
+    stack.extra_env = dict(item.split("=", 1) for item in args.env)
+    if stack.extra_env:
+        report.notes.append(
+            "server environment: " + ", ".join(f"{k}={v}" for k, v in sorted(stack.extra_env.items()))
+        )
     storage: list[str] = []
     try:
         settings = stack.start()

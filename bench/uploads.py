@@ -25,10 +25,14 @@ from tests.factories import order_body
 from tests.photo_factory import DEFAULT_ADDRESS, PhotoSpec, make_device_key, make_photo
 
 COURIER = "bench-courier"
+# Each courier and each device may upload 120 photos per 10 minutes (DEFAULT_LIMITS): a long run
+# spreads its drops over several couriers, each with its own device, so no upload is refused.
+DROPS_PER_COURIER = 100
 
 
 @dataclass(frozen=True)
 class PreparedDrop:
+    courier_id: str
     order_id: str
     customer_id: str
     session_id: str
@@ -47,21 +51,28 @@ class Upload:
 
 async def prepare_drops(
     base_url: str, tokens: TokenService, count: int, first_seed: int
-) -> tuple[list[PreparedDrop], Ed25519PrivateKey]:
-    """Create `count` opted-in orders for one courier with one enrolled device, and open a session each."""
+) -> tuple[list[PreparedDrop], dict[str, Ed25519PrivateKey]]:
+    """Create `count` opted-in orders, open a session each; one courier and device per 100 drops."""
     service = {"Authorization": f"Bearer {tokens.mint(role='service', sub='bench-oms')}"}
-    courier = {"Authorization": f"Bearer {tokens.mint(role='courier', sub=COURIER)}"}
-    key, public_b64 = make_device_key()
     lat, lon = DEFAULT_ADDRESS
+    couriers = [f"{COURIER}-{first_seed}-{n}" for n in range(max(1, -(-count // DROPS_PER_COURIER)))]
+    keys: dict[str, Ed25519PrivateKey] = {}
+    devices: dict[str, str] = {}
     async with httpx.AsyncClient(base_url=base_url, timeout=30.0) as client:
-        enrolled = await client.post(
-            "/v1/courier/devices", json={"publicKey": public_b64, "platform": "android"}, headers=courier
-        )
-        enrolled.raise_for_status()
-        device_id = enrolled.json()["deviceId"]
+        for courier_id in couriers:
+            key, public_b64 = make_device_key()
+            enrolled = await client.post(
+                "/v1/courier/devices",
+                json={"publicKey": public_b64, "platform": "android"},
+                headers={"Authorization": f"Bearer {tokens.mint(role='courier', sub=courier_id)}"},
+            )
+            enrolled.raise_for_status()
+            keys[courier_id], devices[courier_id] = key, enrolled.json()["deviceId"]
         semaphore = asyncio.Semaphore(8)
 
         async def one(index: int) -> PreparedDrop:
+            courier_id = couriers[index // DROPS_PER_COURIER]
+            courier = {"Authorization": f"Bearer {tokens.mint(role='courier', sub=courier_id)}"}
             order_id = f"bench-{uuid.uuid4().hex[:12]}"
             customer_id = f"bench-cust-{uuid.uuid4().hex[:8]}"
             label = f"DD{uuid.uuid4().hex[:10].upper()}"
@@ -71,14 +82,14 @@ async def prepare_drops(
                 steps = [
                     await client.put(f"/v1/orders/{order_id}", json=body, headers=service),
                     await client.put(
-                        f"/v1/orders/{order_id}/courier", json={"courierId": COURIER}, headers=service
+                        f"/v1/orders/{order_id}/courier", json={"courierId": courier_id}, headers=service
                     ),
                     await client.put(
                         f"/v1/orders/{order_id}/door-drop", json={"enabled": True}, headers=customer
                     ),
                     opened := await client.post(
                         f"/v1/deliveries/{order_id}/capture-sessions",
-                        json={"deviceId": device_id},
+                        json={"deviceId": devices[courier_id]},
                         headers=courier,
                     ),
                 ]
@@ -86,6 +97,7 @@ async def prepare_drops(
                 step.raise_for_status()
             session = opened.json()
             return PreparedDrop(
+                courier_id=courier_id,
                 order_id=order_id,
                 customer_id=customer_id,
                 session_id=session["sessionId"],
@@ -95,7 +107,7 @@ async def prepare_drops(
             )
 
         drops = await asyncio.gather(*(one(i) for i in range(count)))
-    return list(drops), key
+    return list(drops), keys
 
 
 def _render(label: str, nonce: str, seed: int, path: str) -> str:
@@ -106,7 +118,12 @@ def _render(label: str, nonce: str, seed: int, path: str) -> str:
 
 
 def render_uploads(
-    drops: list[PreparedDrop], key: Ed25519PrivateKey, tokens: TokenService, folder: Path, *, processes: int
+    drops: list[PreparedDrop],
+    keys: dict[str, Ed25519PrivateKey],
+    tokens: TokenService,
+    folder: Path,
+    *,
+    processes: int,
 ) -> list[Upload]:
     """One signed photo per session, on disk; returns what the load generator sends."""
     context = multiprocessing.get_context("forkserver")
@@ -120,7 +137,7 @@ def render_uploads(
                 [str(folder / f"{d.order_id}.jpg") for d in drops],
             )
         )
-    courier = f"Bearer {tokens.mint(role='courier', sub=COURIER)}"
+    bearer = {courier_id: f"Bearer {tokens.mint(role='courier', sub=courier_id)}" for courier_id in keys}
     uploads = []
     for drop, path in zip(drops, paths, strict=True):
         digest = hashlib.sha256(Path(path).read_bytes()).digest()
@@ -130,10 +147,12 @@ def render_uploads(
                 customer_id=drop.customer_id,
                 path=path,
                 headers={
-                    "Authorization": courier,
+                    "Authorization": bearer[drop.courier_id],
                     "Content-Type": "image/jpeg",
                     "X-Capture-Session": drop.session_id,
-                    "X-Capture-Signature": base64.b64encode(key.sign(digest)).decode("ascii"),
+                    "X-Capture-Signature": base64.b64encode(keys[drop.courier_id].sign(digest)).decode(
+                        "ascii"
+                    ),
                     "Idempotency-Key": uuid.uuid4().hex,
                 },
             )

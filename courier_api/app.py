@@ -5,16 +5,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from courier_api.auth import TokenService
+from courier_api.auth import Principal, TokenService
 from courier_api.controllers import ROUTE_HANDLERS
-from courier_api.dependencies import provide_principal, provide_services
+from courier_api.dependencies import Services, provide_principal, provide_services
 from courier_api.logging_setup import request_id_middleware
 from courier_api.problem_mapping import EXCEPTION_HANDLERS, declare_problem_responses
 from courier_api.services import AppServices
@@ -76,7 +77,7 @@ def create_app(
         lifespan=[lifespan],
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),
-            "principal": Provide(provide_principal, sync_to_thread=False),
+            "principal": Provide(_principal_after_services, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_json_body_bytes,
@@ -99,6 +100,16 @@ def create_app(
     app.asgi_handler = request_id_middleware(app.asgi_handler)
     declare_problem_responses(app)
     return app
+
+
+def _principal_after_services(request: Request[Any, Any, Any], services: Services) -> Principal:
+    """`provide_principal`, declared after `services` so Litestar resolves the two one after the other.
+
+    Independent dependencies are resolved concurrently in an anyio task group (two tasks per
+    request): measurable overhead for two synchronous look-ups on every authenticated request.
+    """
+    del services  # only orders the resolution
+    return provide_principal(request)
 
 
 _API_DESCRIPTION = """\

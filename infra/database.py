@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import asyncpg
 
@@ -30,6 +30,18 @@ _UNAVAILABLE: tuple[type[Exception], ...] = (
 _PING_FAILURES: tuple[type[Exception], ...] = (*_UNAVAILABLE, asyncpg.PostgresError)
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """What the pool runs when a connection comes back, after asyncpg's own rollback of an open transaction.
+
+    asyncpg's default here is `Connection.reset()`: one more round trip per request
+    (`RESET ALL; CLOSE ALL; UNLISTEN *; SELECT pg_advisory_unlock_all()`), which profiling showed
+    costing as much CPU as the eligibility check's own query. Nothing we run leaves session state
+    behind: no SET without LOCAL, no LISTEN, no WITH HOLD cursors, and the only advisory lock
+    taken on a pooled connection is `pg_advisory_xact_lock`, released at commit or rollback
+    (migrations lock on a connection of their own). Keep it that way, or reset here.
+    """
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
     # jsonb columns travel as Python objects; msgspec converts them to structs in the repositories.
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
@@ -45,7 +57,12 @@ class Database:
     async def connect(cls, dsn: str, *, min_size: int = 2, max_size: int = 10) -> Database:
         try:
             pool = await asyncpg.create_pool(
-                dsn, min_size=min_size, max_size=max_size, init=_init_connection, command_timeout=30
+                dsn,
+                min_size=min_size,
+                max_size=max_size,
+                init=_init_connection,
+                reset=_keep_session,
+                command_timeout=30,
             )
         except _UNAVAILABLE as exc:
             raise DatabaseUnavailable(str(exc)) from exc
@@ -65,6 +82,30 @@ class Database:
             raise DatabaseUnavailable(str(exc)) from exc
         except (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError) as exc:
             # Valid JSON and valid UTF-8, but text columns and jsonb cannot hold U+0000.
+            raise UnstorableText(str(exc)) from exc
+
+    def read(self) -> AbstractAsyncContextManager[UnitOfWork]:
+        """Reads without a transaction: each statement sees its own snapshot.
+
+        Saves the BEGIN and COMMIT round trips of `transaction()`. For reads that need no
+        snapshot shared between statements (one statement is one snapshot).
+        """
+        return self.autocommit()
+
+    @asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[UnitOfWork]:
+        """No transaction: each statement commits on its own as soon as it has run.
+
+        For reads, and for single-statement writes that must not depend on what follows (a rate
+        limit hit that counts even when the request is then refused).
+        """
+        try:
+            async with self._pool.acquire() as conn:
+                yield UnitOfWork(conn)
+        except _UNAVAILABLE as exc:
+            await self._expire_after_outage()
+            raise DatabaseUnavailable(str(exc)) from exc
+        except (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError) as exc:
             raise UnstorableText(str(exc)) from exc
 
     async def ping(self) -> bool:

@@ -37,8 +37,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     label_min_share: Fraction = 0.02
     label_max_share: Fraction = 0.15
     verify_workers: PositiveInt = 2
-    # "process" keeps verification's Python work off the event loop's GIL; "thread" starts faster.
-    verify_pool: Literal["process", "thread"] = "process"
+    # "thread" measured less CPU per photo with the event loop still responsive (see bench/ and
+    # courier_api/use_cases/photo_verifier.py); "process" isolates native crashes from the API process.
+    verify_pool: Literal["process", "thread"] = "thread"
     photo_url_ttl_s: PositiveInt = 300
     claim_window_days: PositiveInt = 14
     evidence_retention_days: PositiveInt = 180

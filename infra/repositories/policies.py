@@ -49,6 +49,19 @@ class PolicyRepository:
         value = await self._conn.fetchval("select coalesce(max(version), 0) from door_drop_policies")
         return int(value)
 
+    async def latest_version_and_bar(self, customer_id: str) -> tuple[int, bool]:
+        """The latest policy version and whether the customer is barred, in one statement (one round trip)."""
+        row = await self._conn.fetchrow(
+            """
+            select (select coalesce(max(version), 0) from door_drop_policies) as latest,
+                   exists (select 1 from door_drop_bars
+                            where customer_id = $1 and lifted_at is null) as barred
+            """,
+            customer_id,
+        )
+        assert row is not None
+        return int(row[0]), bool(row[1])
+
     async def all(self) -> list[StoredPolicy]:
         rows = await self._conn.fetch(
             "select version, document, created_by, created_at from door_drop_policies order by version"
