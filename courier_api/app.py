@@ -22,7 +22,9 @@ from courier_api.services import AppServices
 from courier_api.use_cases.attestation import AcceptAnyDevice, DeviceAttestation
 from courier_api.use_cases.capture import PhotoIntake
 from courier_api.use_cases.photo_verifier import PhotoVerifier
+from courier_api.use_cases.policy_catalog import PolicyCatalog
 from courier_api.use_cases.rate_limits import Limit, RateLimiter
+from infra.change_feed import ChangeFeed
 from infra.database import Database
 from infra.settings import Settings
 from infra.storage import ObjectStore
@@ -43,14 +45,9 @@ def create_app(
         db = await Database.connect(
             settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
         )
-        access_key, secret_key = s3_credentials or (None, None)
-        store = ObjectStore(
-            bucket=settings.s3_bucket,
-            endpoint_url=settings.s3_endpoint_url,
-            region=settings.s3_region,
-            access_key=access_key,
-            secret_key=secret_key,
-        )
+        store = ObjectStore.for_settings(settings, s3_credentials)
+        changes = ChangeFeed(settings.database_url)
+        changes.start()  # until it is live, decisions read policies and bars from the database
         limiter = RateLimiter(rate_limits)
         verifier = PhotoVerifier(workers=settings.verify_workers, kind=settings.verify_pool)
         await verifier.warm_up()
@@ -65,11 +62,13 @@ def create_app(
             limits=limiter,
             clock=clock or (lambda: datetime.now(UTC)),
             attestation=attestation or AcceptAnyDevice(),
+            catalog=PolicyCatalog(changes),
         )
         try:
             yield
         finally:
             verifier.close()
+            await changes.close()
             await db.close()
 
     app = Litestar(

@@ -25,7 +25,9 @@ class AdminPoliciesController(Controller):
     ) -> PolicyVersionView:
         """Validate and store a new policy version (never edited or deleted)."""
         async with services.db.transaction() as uow:
-            return await policies.publish(uow, principal, data)
+            published = await policies.publish(uow, principal, data)
+        services.catalog.invalidate()  # committed: this process decides with it from the next request
+        return published
 
     @get("/")
     async def list_versions(self, principal: Caller, services: Services) -> list[PolicyVersionView]:

@@ -61,7 +61,11 @@ class _JpegUploadOperation(Operation):
 
     def __post_init__(self) -> None:
         self.request_body = RequestBody(
-            content={"image/jpeg": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY))},
+            content={
+                "image/jpeg": OpenAPIMediaType(
+                    schema=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+                )
+            },
             description="The JPEG exactly as the app captured and signed it",
             required=True,
         )

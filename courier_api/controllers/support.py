@@ -56,13 +56,17 @@ class SupportController(Controller):
     ) -> BarView:
         """Bar a customer from door drops after confirmed fraud (eligibility rule customer_barred)."""
         async with services.db.transaction() as uow:
-            return await bars.bar_customer(uow, principal, customer_id, data.reason)
+            barred = await bars.bar_customer(uow, principal, customer_id, data.reason)
+        services.catalog.invalidate()  # committed: this process decides with it from the next request
+        return barred
 
     @delete("/customers/{customer_id:str}/door-drop-bar", status_code=200)
     async def lift(self, customer_id: CustomerId, principal: Caller, services: Services) -> BarView:
         """Lift the active bar; the history is kept."""
         async with services.db.transaction() as uow:
-            return await bars.lift_bar(uow, principal, customer_id)
+            lifted = await bars.lift_bar(uow, principal, customer_id)
+        services.catalog.invalidate()
+        return lifted
 
     @get("/customers/{customer_id:str}/door-drop-bar")
     async def bar_history(self, customer_id: CustomerId, principal: Caller, services: Services) -> BarHistory:

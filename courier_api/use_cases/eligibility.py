@@ -12,7 +12,7 @@ from courier_api.schemas.eligibility import DecisionView, DoorDropView, ReasonVi
 from courier_api.schemas.orders import OrderSnapshot
 from courier_api.use_cases.access import order_for
 from courier_api.use_cases.policy_catalog import PolicyCatalog
-from eligibility import Decision, ItemFacts, OrderFacts, PolicyVersion, Reason, decide
+from eligibility import Decision, ItemFacts, OrderFacts, Reason, decide
 from infra.repositories import UnitOfWork
 from infra.repositories.orders import OrderRecord
 
@@ -71,22 +71,9 @@ async def check(
     # A customer checks for themselves: their own bar counts, whatever id the snapshot names,
     # so nobody can probe whether another customer is barred.
     customer_id = principal.sub if principal.role == "customer" else snapshot.customer.id
-    versions, barred = await _versions_and_bar(uow, catalog, customer_id)
+    versions, barred = await catalog.versions_and_bar(uow, customer_id)
     decision = decide(order_facts(snapshot, customer_barred=barred), versions, at)
     return decision_view(decision, snapshot.customer.locale)
-
-
-async def _versions_and_bar(
-    uow: UnitOfWork, catalog: PolicyCatalog, customer_id: str
-) -> tuple[tuple[PolicyVersion, ...], bool]:
-    # One statement reads the latest policy version and the customer's bar: one round trip, and
-    # no transaction needed around it (`check` runs on a `Database.read()` unit of work). The
-    # versions are decoded again only when the latest version number has changed.
-    latest, barred = await uow.policies.latest_version_and_bar(customer_id)
-    versions = catalog.known(latest)
-    if versions is None:
-        versions = await catalog.versions_at(uow, latest)
-    return versions, barred
 
 
 async def decision_for_order(
@@ -94,7 +81,7 @@ async def decision_for_order(
 ) -> Decision:
     """The decision for a stored order under the current snapshot, policy and bar."""
     snapshot = msgspec.convert(order.snapshot, OrderSnapshot)
-    versions, barred = await _versions_and_bar(uow, catalog, order.customer_id)
+    versions, barred = await catalog.versions_and_bar(uow, order.customer_id)
     return decide(order_facts(snapshot, customer_barred=barred), versions, now)
 
 

@@ -96,6 +96,7 @@ class SupportPages(PageController):
         reason = convert_form({"reason": fields.get("reason", "").strip()}, BarRequest).reason
         async with services.db.transaction() as uow:
             await bars.bar_customer(uow, principal, customer_id, reason)
+        services.catalog.invalidate()
         return see_other(f"/support/orders/{back}")
 
     @post("/customers/{customer_id:str}/lift", status_code=303)
@@ -107,4 +108,5 @@ class SupportPages(PageController):
         back = order_id_field(fields)
         async with services.db.transaction() as uow:
             await bars.lift_bar(uow, principal, customer_id)
+        services.catalog.invalidate()
         return see_other(f"/support/orders/{back}")

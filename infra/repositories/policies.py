@@ -99,6 +99,11 @@ class BarRepository:
             )
         )
 
+    async def all_barred(self) -> frozenset[str]:
+        """Every customer barred now (kept in memory by each process; bars are few)."""
+        rows = await self._conn.fetch("select customer_id from door_drop_bars where lifted_at is null")
+        return frozenset(row["customer_id"] for row in rows)
+
     async def barred_among(self, customer_ids: list[str]) -> set[str]:
         rows = await self._conn.fetch(
             """
