@@ -18,6 +18,7 @@ Role = Literal["courier", "customer", "support", "admin", "service"]
 ROLES: tuple[str, ...] = get_args(Role)
 _ALGORITHM = "HS256"
 _ORDER_SCOPE = "order"
+_VERIFIED_CACHE_SIZE = 10_000
 
 
 class Principal(msgspec.Struct, frozen=True, kw_only=True):
@@ -35,6 +36,7 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
 class TokenService:
     def __init__(self, secret: str, *, issuer: str | None = None, audience: str | None = None) -> None:
         self._secret = secret
+        self._verified: dict[str, tuple[Principal, float]] = {}
         self._issuer = issuer
         self._audience = audience
 
@@ -70,11 +72,26 @@ class TokenService:
         if not authorization:
             raise NotAuthenticated("missing bearer token")
         scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
             raise NotAuthenticated("the Authorization header must be 'Bearer <token>'")
+        # Apps repeat the same token on every call: a verified one is remembered until it expires.
+        cached = self._verified.get(token)
+        if cached is not None and cached[1] > time.time():
+            principal = cached[0]
+        else:
+            principal, expires = self._decode(token)
+            if len(self._verified) >= _VERIFIED_CACHE_SIZE:
+                self._verified.pop(next(iter(self._verified)))  # the oldest entry
+            self._verified[token] = (principal, expires)
+        if principal.order_scope is not None and not allow_order_links:
+            raise NotAuthenticated("this link token opens one order's web page only")
+        return principal
+
+    def _decode(self, token: str) -> tuple[Principal, float]:
         try:
             claims = jwt.decode(
-                token.strip(),
+                token,
                 self._secret,
                 algorithms=[_ALGORITHM],
                 issuer=self._issuer,
@@ -88,6 +105,6 @@ class TokenService:
         role, sub, scope = claims.get("role"), claims.get("sub"), claims.get(_ORDER_SCOPE)
         if role not in ROLES or not isinstance(sub, str) or not sub or len(sub) > 128:
             raise NotAuthenticated("token carries an unknown role or no subject")
-        if scope is not None and (not allow_order_links or not isinstance(scope, str)):
+        if scope is not None and not isinstance(scope, str):
             raise NotAuthenticated("this link token opens one order's web page only")
-        return Principal(role=role, sub=sub, order_scope=scope)
+        return Principal(role=role, sub=sub, order_scope=scope), float(claims["exp"])

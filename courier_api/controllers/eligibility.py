@@ -21,11 +21,10 @@ class EligibilityController(Controller):
         """Would this order be eligible for door drop now (or at `at`)? Stores nothing.
 
         Roles: service, customer."""
-        # Read-only, one statement: no transaction (saves BEGIN and COMMIT round trips).
-        async with services.db.read() as uow:
-            return await eligibility.check(
-                uow, services.catalog, principal, data.order, data.at or services.now()
-            )
+        # Stores nothing; reads the database only when the in-memory policies and bars may be stale.
+        return await eligibility.check(
+            services.db, services.catalog, principal, data.order, data.at or services.now()
+        )
 
     @get("/v1/orders/{order_id:str}/door-drop")
     async def state(self, order_id: OrderId, principal: Caller, services: Services) -> DoorDropView:

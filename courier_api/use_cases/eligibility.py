@@ -13,6 +13,7 @@ from courier_api.schemas.orders import OrderSnapshot
 from courier_api.use_cases.access import order_for
 from courier_api.use_cases.policy_catalog import PolicyCatalog
 from eligibility import Decision, ItemFacts, OrderFacts, Reason, decide
+from infra.database import Database
 from infra.repositories import UnitOfWork
 from infra.repositories.orders import OrderRecord
 
@@ -64,14 +65,14 @@ def decision_view(decision: Decision, locale: str) -> DecisionView:
 
 
 async def check(
-    uow: UnitOfWork, catalog: PolicyCatalog, principal: Principal, snapshot: OrderSnapshot, at: datetime
+    db: Database, catalog: PolicyCatalog, principal: Principal, snapshot: OrderSnapshot, at: datetime
 ) -> DecisionView:
     """Evaluate a snapshot without storing anything (checkout)."""
     principal.require("service", "customer")
     # A customer checks for themselves: their own bar counts, whatever id the snapshot names,
     # so nobody can probe whether another customer is barred.
     customer_id = principal.sub if principal.role == "customer" else snapshot.customer.id
-    versions, barred = await catalog.versions_and_bar(uow, customer_id)
+    versions, barred = await catalog.versions_and_bar_from(db, customer_id)
     decision = decide(order_facts(snapshot, customer_barred=barred), versions, at)
     return decision_view(decision, snapshot.customer.locale)
 

@@ -15,6 +15,7 @@ import msgspec
 
 from eligibility import Policy, PolicyVersion
 from infra.change_feed import ChangeFeed
+from infra.database import Database
 from infra.repositories import UnitOfWork
 
 
@@ -46,6 +47,15 @@ class PolicyCatalog:
         # One statement reads the latest version number and the bar: one round trip, no transaction.
         latest, is_barred = await uow.policies.latest_version_and_bar(customer_id)
         return await self._versions_at(uow, latest), is_barred
+
+    async def versions_and_bar_from(
+        self, db: Database, customer_id: str
+    ) -> tuple[tuple[PolicyVersion, ...], bool]:
+        """`versions_and_bar` for callers outside a transaction: no connection at all when memory is current."""
+        if self._feed is not None and self._feed.live and self._feed.generation == self._loaded_generation:
+            return self._versions, customer_id in self._barred
+        async with db.read() as uow:
+            return await self.versions_and_bar(uow, customer_id)
 
     def _feed_is_live(self) -> bool:
         return self._feed is not None and self._feed.live
