@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Create or reuse .venv/ and install the project with its dev extras.
-# Reinstalls only when pyproject.toml changed since the last install (stamp file).
+# Create or reuse .venv/ and install the project: `scripts/venv.sh` for running it, `scripts/venv.sh dev`
+# for testing it (adds the test and lint tools). Reinstalls only when pyproject.toml changed since the
+# last install of that kind (stamp files), so repeated runs start at once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
+extras="${1:-}"
 if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
   echo "Python 3.11 or newer is required (found: $("$PYTHON" --version 2>&1)); set PYTHON=/path/to/python3.11" >&2
   exit 1
@@ -11,10 +13,12 @@ fi
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+kind=".installed${extras:+-$extras}"
+stamp=".venv/$kind-$(sha256sum pyproject.toml | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e '.[dev]'
-  rm -f .venv/.installed-*
+  spec="."
+  [ -n "$extras" ] && spec=".[$extras]"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e "$spec"
+  rm -f ".venv/$kind"-*
   touch "$stamp"
 fi
