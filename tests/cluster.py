@@ -25,6 +25,21 @@ class Cluster:
     webhook: WebhookReceiver
 
 
+def webhook_env(
+    settings: Settings, dev_stack: DevStack, webhook: WebhookReceiver, **extra: str
+) -> dict[str, str]:
+    """The environment of `serve`/`worker` processes that notify this receiver, polling the outbox briskly."""
+    return service_env(
+        settings,
+        s3_credentials=dev_stack.s3_credentials,
+        WEBHOOK_URL=webhook.url,
+        WEBHOOK_SECRET=webhook.secret,
+        OUTBOX_POLL_INTERVAL_S="0.1",
+        LOG_LEVEL="WARNING",
+        **extra,
+    )
+
+
 @asynccontextmanager
 async def running_cluster(
     settings: Settings, dev_stack: DevStack, logs: Path, *, apis: int = 2, workers: int = 2, **env: str
@@ -32,17 +47,7 @@ async def running_cluster(
     """Start the processes (each API blocks until its /ready is 200); stop them all on exit."""
     webhook = WebhookReceiver(WEBHOOK_SECRET)
     await webhook.start()
-    environment = service_env(
-        settings,
-        s3_credentials=dev_stack.s3_credentials,
-        WEBHOOK_URL=webhook.url,
-        WEBHOOK_SECRET=WEBHOOK_SECRET,
-        OUTBOX_POLL_INTERVAL_S="0.1",
-        DB_POOL_MIN="1",
-        DB_POOL_MAX="4",
-        LOG_LEVEL="WARNING",
-        **env,
-    )
+    environment = webhook_env(settings, dev_stack, webhook, DB_POOL_MIN="1", DB_POOL_MAX="4", **env)
     processes: list[subprocess.Popen[bytes]] = []
     try:
         ports = [free_port() for _ in range(apis)]

@@ -29,6 +29,7 @@ from infra.repositories.outbox import dedupe_key
 from infra.settings import Settings
 from infra.storage import ObjectStore
 from tests.api.capture_flow import Client, DoorDrop, door_drop
+from tests.cluster import webhook_env
 from tests.conftest import AuthHeaders
 from tests.factories import new_id, order_body
 from tests.integration.receivers import WebhookReceiver
@@ -72,15 +73,7 @@ async def test_worker_killed_while_sending_delivers_everything_once_after_restar
 
     receiver = WebhookReceiver(SECRET)
     await receiver.start()
-    env = service_env(
-        settings,
-        s3_credentials=dev_stack.s3_credentials,
-        WEBHOOK_URL=receiver.url,
-        WEBHOOK_SECRET=SECRET,
-        OUTBOX_POLL_INTERVAL_S="0.1",
-        OUTBOX_LEASE_S="2",
-        LOG_LEVEL="WARNING",
-    )
+    env = webhook_env(settings, dev_stack, receiver, OUTBOX_LEASE_S="2")
     receiver.hold()
     first = start_worker(env, log=tmp_path / "worker-1.log")
     second: subprocess.Popen[bytes] | None = None

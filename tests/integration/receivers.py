@@ -31,6 +31,7 @@ class WebhookReceiver:
 
     def __init__(self, secret: str, *, tolerance_s: float = 300.0) -> None:
         self._secret = secret
+        self.secret = secret
         self._tolerance_s = tolerance_s
         self._server: asyncio.Server | None = None
         self._fail_next = 0
