@@ -4,7 +4,8 @@ Run with ``python -m bench.bench_photo``. Each photo comes from `tests.photo_fac
 Code128 label between 2.5% and 12% of the frame. Per photo, single-threaded CPU time
 (`time.thread_time`) of:
 
-- verify: the real pipeline, customer copy included;
+- verify: the real pipeline, customer copy included (planar libturbojpeg decode when installed);
+- verify with the fallback decoder: the same, as on a machine without libturbojpeg;
 - straightforward: Pillow full-resolution RGB decode, zxing-cpp over the whole frame with
   all formats, a LANCZOS resize of the full image to the customer copy size, EXIF read.
 
@@ -21,12 +22,13 @@ import statistics
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from unittest import mock
 
 import simplejpeg
 import zxingcpp
 from PIL import Image
 
-from photo_pipeline import Expectations, PhotoLimits, verify
+from photo_pipeline import Expectations, PhotoLimits, turbojpeg, verify
 from tests.photo_factory import (
     DEFAULT_ADDRESS,
     DEFAULT_CAPTURED_AT,
@@ -84,6 +86,10 @@ def run(n_photos: int = N_PHOTOS, repeats: int = 3) -> list[dict[str, object]]:
         timings = [_cpu(functools.partial(verify, data, expectations, limits)) for _ in range(repeats)]
         verify_ms = min(t for t, _ in timings)
         verdict = timings[0][1]
+        with mock.patch.object(turbojpeg, "AVAILABLE", False):  # as on a machine without libturbojpeg
+            fallback_ms = min(
+                _cpu(functools.partial(verify, data, expectations, limits))[0] for _ in range(repeats)
+            )
         naive_ms, naive_text = _cpu(functools.partial(straightforward, data, limits))
         # Machine-speed reference: libjpeg-turbo full RGB decode (FACTS.md measured ~50 ms).
         decode = functools.partial(simplejpeg.decode_jpeg, data, "RGB")
@@ -94,6 +100,7 @@ def run(n_photos: int = N_PHOTOS, repeats: int = 3) -> list[dict[str, object]]:
                 "angle": angle,
                 "bytes": len(data),
                 "verify_ms": round(verify_ms, 1),
+                "fallback_ms": round(fallback_ms, 1),
                 "straightforward_ms": round(naive_ms, 1),
                 "decode_rgb_ms": round(decode_ms, 1),
                 "verify_found": getattr(verdict, "decoded_label", None) == DEFAULT_LABEL_CODE,
@@ -108,17 +115,21 @@ def _table(rows: list[dict[str, object]]) -> str:
     fast = [float(str(r["verify_ms"])) for r in rows]
     slow = [float(str(r["straightforward_ms"])) for r in rows]
     dec = [float(str(r["decode_rgb_ms"])) for r in rows]
+    fallback = [float(str(r["fallback_ms"])) for r in rows]
     recall_fast = sum(bool(r["verify_found"]) for r in rows)
     recall_slow = sum(bool(r["straightforward_found"]) for r in rows)
     lines = [
         f"Machine: {platform.platform()}, {platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} CPUs, Python {platform.python_version()}; "
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {len(rows)} photos 4000x3000, label 2.5-12%; "
-        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} (CPU times drift with other load)",
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} (CPU times drift with other load); "
+        f"decoder: {'libturbojpeg planes' if turbojpeg.AVAILABLE else 'simplejpeg fallback (libturbojpeg missing)'}",
         "",
         "| pipeline | median ms CPU | p90 ms CPU | label recall |",
         "|---|---:|---:|---:|",
         f"| verify | {statistics.median(fast):.0f} | {_p90(fast):.0f} | {recall_fast}/{len(rows)} |",
+        f"| verify, fallback decoder (no libturbojpeg) | {statistics.median(fallback):.0f} "
+        f"| {_p90(fallback):.0f} | - |",
         f"| straightforward | {statistics.median(slow):.0f} | {_p90(slow):.0f} | {recall_slow}/{len(rows)} |",
         f"| reference: full RGB decode only | {statistics.median(dec):.0f} | {_p90(dec):.0f} | - |",
         "",

@@ -78,17 +78,24 @@ def find_label(full: Image.Image, small_gray: U8, low_gray: U8, wanted: str) -> 
         if share is None:
             share = _code_share(codes[0], small_gray.shape)
         return LabelReading(codes=tuple(codes), share=share, seen_unreadable=None)
-    if not candidates:
+    # "Seen but unreadable" asks the courier to come closer, so it needs a whole sheet: a bright
+    # blob cut by the frame edge has no measurable share and is as often a lamp or a wall strip.
+    whole = [cand for cand in candidates if not _touches_edge(cand, low_w, low_h)]
+    if not whole:
         return LabelReading(codes=(), share=None, seen_unreadable=None)
-    return LabelReading(codes=(), share=candidates[0].share, seen_unreadable=candidates[0])
+    return LabelReading(codes=(), share=whole[0].share, seen_unreadable=whole[0])
+
+
+def _touches_edge(cand: LabelCandidate, width: int, height: int) -> bool:
+    return cand.top == 0 or cand.left == 0 or cand.bottom >= height or cand.right >= width
 
 
 def locate_sheets(low_gray: U8) -> list[LabelCandidate]:
     """Bright rectangular blobs with darker marks inside, best first."""
     hist = np.bincount(low_gray.ravel(), minlength=256)
     cdf = np.cumsum(hist)
-    p995 = int(np.searchsorted(cdf, 0.995 * cdf[-1]))
-    threshold = max(60, int(0.78 * p995))
+    white = int(np.searchsorted(cdf, 0.999 * cdf[-1]))
+    threshold = max(60, int(0.78 * white))
     bright = (low_gray >= threshold).view(np.uint8)
     # Close small gaps (bars, text strokes): a 3x3 dilation then erosion of the 0/1 image.
     closed = _min3x3(_max3x3(bright))

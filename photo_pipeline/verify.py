@@ -1,15 +1,15 @@
 """Bytes in, verdict out: the delivery-photo verification.
 
-Cost plan for a 12 MP photo (see FACTS.md): the JPEG is decoded exactly once, at full
-resolution, by libjpeg-turbo (simplejpeg, strict: truncated or corrupt data raises) straight
-into an RGBX buffer that Pillow wraps without copying; the buffer is reused per thread, since
-faulting in 48 fresh megabytes costs ~6 ms. One box reduction by an integer factor
-k = ceil(longest side / customer_copy_max_side) gives the frame every other step uses: the
-customer copy (so no separate resize), the quality metrics and the perceptual hash; halving it
-once more gives the image the label sheet is located on. Only the label crop is read at full
-resolution. Pillow never decodes: it parses headers and EXIF only. About 45 ms of the ~70 ms
-is the decode and 15 ms the reduction; the rest is the label read, the customer copy encode and
-the hashes.
+Cost plan for a 12 MP photo (see FACTS.md and bench/): the JPEG is decoded exactly once, at
+full resolution, straight to its luminance and chroma planes (`decode.py`: no colour conversion,
+no chroma upsampling, buffers reused per thread). One box reduction of the luminance by an
+integer factor k = ceil(longest side / customer_copy_max_side) gives the frame every other step
+uses: the customer copy (encoded from the reduced planes, so no separate resize), the quality
+metrics and the perceptual hashes; halving it once or twice more gives the images the metrics
+are computed and the label sheet is located on. Only the label crop is read at full resolution.
+Pillow never decodes: it parses headers and EXIF only. The decode is ~45 ms of the ~65 ms (the
+entropy decoding of the file is most of it); the rest is the label read, the reductions, the
+customer copy encode and the hashes.
 """
 
 from __future__ import annotations
@@ -17,15 +17,14 @@ from __future__ import annotations
 import hashlib
 import io
 import math
-import threading
 from datetime import datetime, timedelta
 from typing import Final
 
 import numpy as np
-import numpy.typing as npt
-import simplejpeg
 from PIL import Image
 
+from photo_pipeline.customer_copy import encode_customer_copy, oriented
+from photo_pipeline.decode import decode_planes
 from photo_pipeline.errors import InvalidPhoto
 from photo_pipeline.expectations import Expectations, PhotoLimits
 from photo_pipeline.jpeg_markers import JpegStructure, walk_jpeg
@@ -46,20 +45,7 @@ TRAILER_ALLOWANCE: Final = 128
 PADDING_ALLOWANCE: Final = 4096
 
 CUSTOMER_COPY_QUALITY: Final = 85
-# Decode buffers up to 16 MP (RGBX) are kept per thread and reused; larger photos are rare
-# and get a fresh buffer, so a worker thread holds at most this much between photos.
-SCRATCH_MAX_BYTES: Final = 16_000_000 * 4
-_SCRATCH: Final = threading.local()
 _EARTH_RADIUS_M: Final = 6_371_008.8
-_TRANSPOSE: Final = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
 
 
 def verify(data: bytes, expectations: Expectations, limits: PhotoLimits) -> Verdict:
@@ -80,33 +66,25 @@ def _verify(data: bytes, expectations: Expectations, limits: PhotoLimits) -> Ver
     if structure.exif_segments and not exif.readable:
         # Structurally sound (walk_jpeg checked it) yet Pillow cannot parse it: nothing to judge it by.
         raise InvalidPhoto("photo.bad_exif", "the EXIF segment is present but cannot be parsed")
-    full = _decode(data, width, height)
+    planes = decode_planes(data, width, height)
     sha256 = hashlib.sha256(data).hexdigest()
 
     factor = max(1, math.ceil(max(width, height) / limits.customer_copy_max_side))
-    small = full.reduce(factor) if factor > 1 else full
-    small_l = small.convert("L")
+    small_l = planes.luma.reduce(factor) if factor > 1 else planes.luma
     small_gray = np.asarray(small_l)
     # ~1/6 of a 12 MP frame for the metrics, ~1/12 to locate the sheet.
     mid_l = small_l.reduce(2) if min(small_l.size) >= 400 else small_l
     mid_gray = np.asarray(mid_l)
     low_gray = np.asarray(mid_l.reduce(2)) if min(mid_l.size) >= 400 else mid_gray
 
-    label = find_label(full, small_gray, low_gray, expectations.label_code)
+    label = find_label(planes.luma, small_gray, low_gray, expectations.label_code)
     blur = laplacian_variance(mid_gray)
     luminance = median_luminance(mid_gray)
-
-    transpose = _TRANSPOSE.get(exif.orientation)
-    oriented = small
-    oriented_l = small_l
-    if transpose is not None:
-        oriented = oriented.transpose(transpose)
-        oriented_l = oriented_l.transpose(transpose)
-    copy = io.BytesIO()
-    oriented.save(copy, "JPEG", quality=CUSTOMER_COPY_QUALITY)
+    oriented_l = oriented(small_l, exif.orientation)
+    copy = encode_customer_copy(planes, oriented_l, exif.orientation, CUSTOMER_COPY_QUALITY)
 
     distance = _distance(exif, expectations)
-    shown_w, shown_h = (height, width) if exif.orientation >= 5 else (width, height)
+    shown_w, shown_h = (height, width) if exif.orientation in (5, 6, 7, 8) else (width, height)
     capture = CaptureMetadata(
         captured_at=exif.captured_at,
         lat=exif.lat,
@@ -142,7 +120,7 @@ def _verify(data: bytes, expectations: Expectations, limits: PhotoLimits) -> Ver
         detail_hash=detail_hash(oriented_l),
         label_share=label.share,
         decoded_label=matched if matched is not None else (label.codes[0].text if label.codes else None),
-        customer_copy=copy.getvalue(),
+        customer_copy=copy,
     )
 
 
@@ -185,44 +163,6 @@ def _tolerated_trailer(trailing: bytes) -> bool:
     if len(trailing) <= PADDING_ALLOWANCE and not trailing.strip(b"\x00\xff"):
         return True
     return len(trailing) <= TRAILER_ALLOWANCE and b"\xff\xd8" not in trailing
-
-
-def _decode(data: bytes, width: int, height: int) -> Image.Image:
-    size = width * height * 4
-    try:
-        pixels = simplejpeg.decode_jpeg(
-            data,
-            colorspace="RGBX",
-            fastdct=True,
-            # Plain chroma replication instead of interpolation: the colour is only ever seen
-            # after a 3x box reduction, and the luminance the label is read from is unchanged.
-            fastupsample=True,
-            buffer=_scratch_buffer(size),
-            strict=True,
-        )
-    except ValueError as exc:
-        message = str(exc)
-        code = "photo.truncated" if "Premature end" in message else "photo.undecodable"
-        raise InvalidPhoto(code, message) from exc
-    if pixels.shape != (height, width, 4):
-        raise InvalidPhoto("photo.undecodable", f"decoded {pixels.shape}, header says {width}x{height}")
-    return Image.frombuffer("RGBX", (width, height), pixels, "raw", "RGBX", 0, 1)
-
-
-def _scratch_buffer(size: int) -> npt.NDArray[np.uint8] | None:
-    """This thread's reusable decode buffer, or None (let the decoder allocate) for huge photos.
-
-    A fresh 48 MB array costs ~6 ms of page faults per 12 MP photo, about a tenth of the whole
-    verification. The buffer is only written by `_decode` and read within one `verify` call,
-    and `verify` runs one photo at a time per thread, so a per-thread buffer is never shared.
-    """
-    if size > SCRATCH_MAX_BYTES:
-        return None
-    buffer: npt.NDArray[np.uint8] | None = getattr(_SCRATCH, "buffer", None)
-    if buffer is None or buffer.size < size:
-        buffer = np.empty(size, dtype=np.uint8)
-        _SCRATCH.buffer = buffer
-    return buffer
 
 
 # --- checks ------------------------------------------------------------------------------------

@@ -80,8 +80,13 @@ DEFECTS: dict[str, tuple[dict[str, Any], frozenset[str], frozenset[str]]] = {
     "label_too_large": ({"label_share": 0.25}, frozenset({"label.too_large"}), frozenset()),
     "blurred": ({"blur_radius": 6.0}, frozenset({"quality.blur"}), LABEL),
     "dark": ({"brightness": 0.3}, frozenset({"quality.exposure"}), frozenset()),
-    # A blown-out sheet merges with a blown-out wall: the label is lost with the exposure.
-    "overexposed": ({"brightness": 2.5}, frozenset({"quality.exposure"}), LABEL | {"label.too_large"}),
+    # A blown-out sheet merges with a blown-out wall: the label is lost with the exposure, and
+    # what is left of it may measure too large (merged) or too small (a fragment).
+    "overexposed": (
+        {"brightness": 2.5},
+        frozenset({"quality.exposure"}),
+        LABEL | {"label.too_large", "label.too_small"},
+    ),
 }
 
 
