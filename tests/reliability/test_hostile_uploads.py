@@ -155,12 +155,30 @@ def _raw_upload(
                 sent += len(chunk)
                 assert sent < 10 * UPLOAD_CEILING_BYTES, "the server kept reading far past the ceiling"
         answer = b""
-        while block := sock.recv(65536):
-            answer += block
+        try:
+            while block := sock.recv(65536):
+                answer += block
+        except ConnectionResetError:
+            # The server closed with our unread bytes in its buffer, so its kernel reset the
+            # connection; the reset may come after the whole answer was received. Only a
+            # reset before that loses the answer.
+            if not _whole_answer(answer):
+                raise
     head, _, body = answer.partition(b"\r\n\r\n")
     status = int(head.split(b" ", 2)[1])
     assert b"content-type: application/problem+json" in head.lower(), head
     return status, sent, json.loads(body.decode())
+
+
+def _whole_answer(answer: bytes) -> bool:
+    head, separator, body = answer.partition(b"\r\n\r\n")
+    if not separator:
+        return False
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return len(body) >= int(value.strip())
+    return False
 
 
 def _chunked_until_refused(

@@ -14,9 +14,7 @@ from photo_pipeline import jpeg_markers
 # marker (D0-D7) or another fill FF.
 REFERENCE = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 # Scan-like bytes: mostly FF and the bytes that may follow it, so that every case occurs often.
-SCAN_BYTES = st.binary(max_size=64).map(
-    lambda raw: bytes((0xFF, 0x00, 0xD3, 0xD9, 0x42)[b % 5] for b in raw)
-)
+SCAN_BYTES = st.binary(max_size=64).map(lambda raw: bytes((0xFF, 0x00, 0xD3, 0xD9, 0x42)[b % 5] for b in raw))
 
 
 @given(data=SCAN_BYTES, pos=st.integers(min_value=0, max_value=8))
