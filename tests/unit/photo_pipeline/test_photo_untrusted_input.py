@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from photo_pipeline import INVALID_PHOTO_CODES, Expectations, InvalidPhoto, PhotoLimits, Verdict, verify
+from photo_pipeline.jpeg_markers import MAX_SCANS
 from tests.photo_factory import PhotoSpec, make_photo
 
 # A tiny valid photo keeps hypothesis fast; the label is irrelevant to these tests.
@@ -134,3 +135,20 @@ def test_oversized_body_is_refused(expectations: Expectations) -> None:
     with pytest.raises(InvalidPhoto) as caught:
         verify(SMALL, expectations, PhotoLimits(max_bytes=100))
     assert caught.value.code == "photo.too_many_bytes"
+
+
+def test_progressive_photos_pass_but_scan_bombs_are_refused(
+    expectations: Expectations, limits: PhotoLimits
+) -> None:
+    image = Image.open(io.BytesIO(SMALL))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90, progressive=True, exif=image.info["exif"])
+    progressive = out.getvalue()
+    assert progressive.count(b"\xff\xda") >= 6
+    assert isinstance(verify(progressive, expectations, limits), Verdict)
+    # The last scan repeated until there are more than MAX_SCANS: each costs the decoder a pass.
+    last_scan = progressive[progressive.rfind(b"\xff\xda") : -2]
+    bomb = progressive[:-2] + last_scan * MAX_SCANS + b"\xff\xd9"
+    with pytest.raises(InvalidPhoto) as caught:
+        verify(bomb, expectations, limits)
+    assert (caught.value.code, caught.value.detail) == ("photo.undecodable", f"more than {MAX_SCANS} scans")
