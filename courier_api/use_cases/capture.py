@@ -224,7 +224,9 @@ class PhotoIntake:
             context = await _capture_context(uow, principal, upload.order_id, session_id, now)
             await self._limiter.check(uow, "upload.device", str(context.device_id), now)
 
-        verdict = await self._verifier.verify(upload.body, context.expectations, self._limits)
+        verdict = await self._verifier.verify(
+            upload.body, context.expectations, self._limits, sha256=body_sha256
+        )
         checks = [signature_check(context.public_key, upload.signature, body_sha256), *verdict.checks]
         async with self._db.read() as uow:  # one statement
             checks.append(await _duplicate_check(uow, verdict, upload.order_id))

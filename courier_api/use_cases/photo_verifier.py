@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import multiprocessing
 import os
 import threading
@@ -57,11 +58,14 @@ class PhotoVerifier:
         loop = asyncio.get_running_loop()
         await asyncio.gather(*(loop.run_in_executor(self._executor, _warm) for _ in range(self._workers)))
 
-    async def verify(self, data: bytes, expectations: Expectations, limits: PhotoLimits) -> Verdict:
+    async def verify(
+        self, data: bytes, expectations: Expectations, limits: PhotoLimits, *, sha256: str | None = None
+    ) -> Verdict:
         loop = asyncio.get_running_loop()
         executor = self._executor
+        call = functools.partial(verify, data, expectations, limits, sha256=sha256)
         try:
-            return await loop.run_in_executor(executor, verify, data, expectations, limits)
+            return await loop.run_in_executor(executor, call)
         except BrokenExecutor as exc:
             # A worker process died (killed, or a crash in native code): the pool refuses all work
             # from now on. Replace it once and let the courier retry; nothing was stored.
