@@ -9,39 +9,22 @@ encoded as they are, with no colour conversion and no chroma resampling in the e
 from __future__ import annotations
 
 import io
-from typing import Final
 
 import numpy as np
 from PIL import Image
 
 from photo_pipeline import turbojpeg
 from photo_pipeline.decode import Planes
+from photo_pipeline.orientation import oriented, swaps_axes
 
 __all__ = ["encode_customer_copy"]
-
-_TRANSPOSE: Final = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
-_SWAPS_AXES: Final = frozenset({5, 6, 7, 8})
-
-
-def oriented(image: Image.Image, orientation: int) -> Image.Image:
-    """`image` as it is meant to be shown, given its EXIF orientation (1-8; others mean 1)."""
-    transpose = _TRANSPOSE.get(orientation)
-    return image if transpose is None else image.transpose(transpose)
 
 
 def encode_customer_copy(planes: Planes, shown_luma: Image.Image, orientation: int, quality: int) -> bytes:
     """JPEG of the frame: `shown_luma` is the reduced, oriented luminance; `planes` give the colour."""
     if planes.chroma is None:
         return _encode((shown_luma,), turbojpeg.SAMP_GRAY, quality)
-    stored_w, stored_h = shown_luma.size[::-1] if orientation in _SWAPS_AXES else shown_luma.size
+    stored_w, stored_h = shown_luma.size[::-1] if swaps_axes(orientation) else shown_luma.size
     half = (-(-stored_w // 2), -(-stored_h // 2))  # 4:2:0 chroma of the stored (unrotated) frame
     chroma = tuple(oriented(_fit(plane, half), orientation) for plane in planes.chroma)
     return _encode((shown_luma, *chroma), turbojpeg.SAMP_420, quality)

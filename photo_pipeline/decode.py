@@ -39,14 +39,6 @@ SCRATCH_MAX_BYTES: Final = 16_000_000 * 4  # the fallback decodes RGBX
 _FALLBACK_CHROMA_MAX_SIDE: Final = 1600
 _SCRATCH: Final = threading.local()
 _PLANAR_COLORSPACES: Final = (turbojpeg.COLORSPACE_YCBCR, turbojpeg.COLORSPACE_GRAY)
-_PLANAR_SUBSAMPLINGS: Final = (
-    turbojpeg.SAMP_444,
-    turbojpeg.SAMP_422,
-    turbojpeg.SAMP_420,
-    turbojpeg.SAMP_440,
-    turbojpeg.SAMP_411,
-    turbojpeg.SAMP_GRAY,
-)
 
 
 class Planes(msgspec.Struct, frozen=True, kw_only=True):
@@ -54,7 +46,6 @@ class Planes(msgspec.Struct, frozen=True, kw_only=True):
 
     luma: Image.Image  # mode "L", width x height
     chroma: tuple[Image.Image, Image.Image] | None  # (Cb, Cr) mode "L"; None for a grayscale JPEG
-    decoder: str  # "turbojpeg-planes" or "simplejpeg-rgb", for benchmarks and diagnostics
 
 
 def decode_planes(data: bytes, width: int, height: int) -> Planes:
@@ -69,7 +60,7 @@ def decode_planes(data: bytes, width: int, height: int) -> Planes:
                 "photo.undecodable",
                 f"decoder sees {header.width}x{header.height}, header says {width}x{height}",
             )
-        if header.colorspace in _PLANAR_COLORSPACES and header.subsampling in _PLANAR_SUBSAMPLINGS:
+        if header.colorspace in _PLANAR_COLORSPACES and header.subsampling in turbojpeg.KNOWN_SUBSAMPLINGS:
             return _decode_with_turbojpeg(data, header)
     return _decode_with_simplejpeg(data, width, height)
 
@@ -92,7 +83,7 @@ def _decode_with_turbojpeg(data: bytes, header: turbojpeg.Header) -> Planes:
         raise _invalid(str(exc)) from exc
     images = [_wrap(plane) for plane in planes]
     chroma = None if gray else (images[1], images[2])
-    return Planes(luma=images[0], chroma=chroma, decoder="turbojpeg-planes")
+    return Planes(luma=images[0], chroma=chroma)
 
 
 def _decode_with_simplejpeg(data: bytes, width: int, height: int) -> Planes:
@@ -107,7 +98,7 @@ def _decode_with_simplejpeg(data: bytes, width: int, height: int) -> Planes:
     # Colour is only needed for the customer copy: convert a reduced frame, not 12 MP of it.
     factor = max(1, -(-max(width, height) // _FALLBACK_CHROMA_MAX_SIDE))
     _, cb, cr = (rgb.reduce(factor) if factor > 1 else rgb).convert("RGB").convert("YCbCr").split()
-    return Planes(luma=rgb.convert("L"), chroma=(cb, cr), decoder="simplejpeg-rgb")
+    return Planes(luma=rgb.convert("L"), chroma=(cb, cr))
 
 
 def _invalid(message: str) -> InvalidPhoto:

@@ -25,6 +25,7 @@ import numpy.typing as npt
 
 __all__ = [
     "AVAILABLE",
+    "KNOWN_SUBSAMPLINGS",
     "SAMP_420",
     "SAMP_GRAY",
     "Header",
@@ -53,6 +54,8 @@ _CHROMA_STEP: Final = {
     SAMP_440: (1, 2),
     SAMP_411: (4, 1),
 }
+# Every subsampling the plane decoder handles (tjDecompressHeader3 reports -1 for others).
+KNOWN_SUBSAMPLINGS: Final = frozenset({*_CHROMA_STEP, SAMP_GRAY})
 _FLAG_STOPONWARNING: Final = 8192  # a warning (e.g. premature end of data) fails the call
 _LIBRARY_NAMES: Final = ("libturbojpeg.so.0", "libturbojpeg.so", "libturbojpeg.dylib", "turbojpeg.dll")
 

@@ -23,13 +23,14 @@ from typing import Final
 import numpy as np
 from PIL import Image
 
-from photo_pipeline.customer_copy import encode_customer_copy, oriented
+from photo_pipeline.customer_copy import encode_customer_copy
 from photo_pipeline.decode import decode_planes
 from photo_pipeline.errors import InvalidPhoto
 from photo_pipeline.expectations import Expectations, PhotoLimits
 from photo_pipeline.jpeg_markers import JpegStructure, walk_jpeg
 from photo_pipeline.label import LabelReading, find_label
 from photo_pipeline.metadata import ExifFacts, read_exif
+from photo_pipeline.orientation import oriented, swaps_axes
 from photo_pipeline.perceptual import detail_hash, dhash
 from photo_pipeline.provenance import edit_traces
 from photo_pipeline.quality import laplacian_variance, median_luminance
@@ -91,7 +92,7 @@ def _verify(data: bytes, expectations: Expectations, limits: PhotoLimits, sha256
     copy = encode_customer_copy(planes, oriented_l, exif.orientation, CUSTOMER_COPY_QUALITY)
 
     distance = _distance(exif, expectations)
-    shown_w, shown_h = (height, width) if exif.orientation in (5, 6, 7, 8) else (width, height)
+    shown_w, shown_h = (height, width) if swaps_axes(exif.orientation) else (width, height)
     capture = CaptureMetadata(
         captured_at=exif.captured_at,
         lat=exif.lat,
