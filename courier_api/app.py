@@ -51,6 +51,7 @@ def create_app(
         limiter = RateLimiter(rate_limits)
         verifier = PhotoVerifier(workers=settings.verify_workers, kind=settings.verify_pool)
         await verifier.warm_up()
+        catalog = PolicyCatalog(changes)
         app.state.services = AppServices(
             settings=settings,
             db=db,
@@ -58,11 +59,13 @@ def create_app(
             tokens=TokenService(
                 settings.jwt_secret, issuer=settings.jwt_issuer, audience=settings.jwt_audience
             ),
-            intake=PhotoIntake(db=db, store=store, verifier=verifier, settings=settings, limiter=limiter),
+            intake=PhotoIntake(
+                db=db, store=store, verifier=verifier, settings=settings, catalog=catalog, limiter=limiter
+            ),
             limits=limiter,
             clock=clock or (lambda: datetime.now(UTC)),
             attestation=attestation or AcceptAnyDevice(),
-            catalog=PolicyCatalog(changes),
+            catalog=catalog,
         )
         try:
             yield

@@ -33,6 +33,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_photo_pixels: PositiveInt = 50_000_000
     capture_session_ttl_s: PositiveInt = 12 * 3600
     capture_clock_skew_s: PositiveInt = 120
+    # A photo may reach the server this long after its session expired (couriers on flaky networks
+    # queue uploads); later ones are refused, so a late upload cannot backdate a drop.
+    capture_upload_grace_s: PositiveInt = 3600
     gps_radius_m: PositiveFloat = 150.0
     label_min_share: Fraction = 0.02
     label_max_share: Fraction = 0.15
@@ -74,6 +77,7 @@ _ENV_FIELDS: dict[str, str] = {
     "MAX_PHOTO_PIXELS": "max_photo_pixels",
     "CAPTURE_SESSION_TTL_S": "capture_session_ttl_s",
     "CAPTURE_CLOCK_SKEW_S": "capture_clock_skew_s",
+    "CAPTURE_UPLOAD_GRACE_S": "capture_upload_grace_s",
     "GPS_RADIUS_M": "gps_radius_m",
     "LABEL_MIN_SHARE": "label_min_share",
     "LABEL_MAX_SHARE": "label_max_share",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Annotated
 
 from litestar import Controller, delete, get, post
@@ -40,6 +41,7 @@ class SupportController(Controller):
                 order_id,
                 now=services.now(),
                 url_ttl_s=services.settings.photo_url_ttl_s,
+                claim_window=timedelta(days=services.settings.claim_window_days),
             )
 
     @post("/claims/{claim_id:uuid}/decision", status_code=200)

@@ -18,6 +18,8 @@ import msgspec
 Locale = str
 SUPPORTED_LOCALES: tuple[Locale, ...] = ("ru", "en")
 DEFAULT_LOCALE: Locale = "ru"
+# The event that tells the customer the parcel is at the door; its delivery starts the claim window.
+DOOR_DROP_COMPLETED = "door_drop.completed"
 
 
 class RenderedText(msgspec.Struct, frozen=True, kw_only=True):
@@ -124,7 +126,7 @@ def _claim_decided(locale: Locale, fields: dict[str, str]) -> tuple[str, str]:
 
 
 _TEMPLATES: dict[str, Callable[[Locale, dict[str, str]], tuple[str, str]]] = {
-    "door_drop.completed": _door_drop_completed,
+    DOOR_DROP_COMPLETED: _door_drop_completed,
     "claim.opened": _claim_opened,
     "claim.decided": _claim_decided,
 }

@@ -23,7 +23,7 @@ from typing import Any
 import msgspec
 
 from courier_api.auth import TokenService
-from courier_api.notifications.texts import IncompletePayload, UnknownEvent, render
+from courier_api.notifications.texts import DOOR_DROP_COMPLETED, IncompletePayload, UnknownEvent, render
 from infra.channels import Channel, DeliveryFailed, Notification
 from infra.channels.email import EmailChannel
 from infra.channels.webhook import WebhookChannel
@@ -138,6 +138,9 @@ class OutboxWorker:
             match outcome:
                 case _Sent():
                     held = await uow.outbox.mark_sent(entry.id, worker_id=me, now=now)
+                    if held and entry.event_type == DOOR_DROP_COMPLETED and order is not None:
+                        # The claim window counts from here when the notice goes out late.
+                        await uow.orders.mark_customer_notified(order.order_id, now)
                 case _Skipped(reason=reason):
                     held = await uow.outbox.mark_skipped(entry.id, worker_id=me, now=now, reason=reason)
                 case _Failed(reason=reason, retryable=True) if entry.attempts < max_attempts:

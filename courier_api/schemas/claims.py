@@ -112,6 +112,10 @@ class OrderEvidence(WireStruct):
     attempts: list[AttemptEvidence]
     claims: list[ClaimView]
     urls_expire_at: datetime
+    # `left_at` is when the server accepted the photo; these are the other two clocks of the drop.
+    captured_at: datetime | None = None  # what the courier's app wrote into the photo
+    customer_notified_at: datetime | None = None  # first notification delivered to the customer
+    claim_deadline: datetime | None = None
 
 
 class BarRequest(WireStruct):

@@ -41,10 +41,12 @@ class DoorDropChoice(WireStruct):
 
 class DoorDropView(WireStruct):
     order_id: str
-    enabled: bool
     # True when the customer opted in AND the order is eligible now: the courier leaves it at the door.
     active: bool
-    decision: DecisionView
+    # Why it is (not) active: for the customer, support and the order system; never for the courier,
+    # who must not learn that a customer opted out or was barred for fraud (both omitted for them).
+    enabled: bool | None = None
+    decision: DecisionView | None = None
 
 
 class PolicyVersionView(WireStruct):

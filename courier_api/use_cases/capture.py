@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from courier_api.auth import Principal
 from courier_api.errors import Conflict, IdempotencyMismatch, InvalidInput, NotEligible, NotFound
+from courier_api.notifications.texts import DOOR_DROP_COMPLETED
 from courier_api.schemas.capture import (
     CaptureRequirements,
     CaptureSessionView,
@@ -35,14 +36,16 @@ from courier_api.schemas.capture import (
 )
 from courier_api.schemas.orders import OrderSnapshot
 from courier_api.use_cases.access import order_for
-from courier_api.use_cases.eligibility import decision_for_order, decision_view
+from courier_api.use_cases.eligibility import decision_view, order_facts
 from courier_api.use_cases.photo_verifier import PhotoVerifier
 from courier_api.use_cases.policy_catalog import PolicyCatalog
 from courier_api.use_cases.rate_limits import RateLimiter
+from eligibility import Decision, decide
 from infra.database import Database
 from infra.errors import ConflictingWrite
 from infra.repositories import UnitOfWork
 from infra.repositories.capture import HASH_BANDS, NewAttempt
+from infra.repositories.orders import OrderRecord
 from infra.settings import Settings
 from infra.storage import ObjectStore
 from photo_pipeline import DETAIL_DUPLICATE_MAX_BITS, Check, Expectations, PhotoLimits, Verdict, hamming_bytes
@@ -80,16 +83,7 @@ async def open_session(
     device = await uow.devices.get(device_id)
     if device is None or device.courier_id != principal.sub or device.revoked_at is not None:
         raise NotFound("device")
-    if not order.door_drop_enabled:
-        raise Conflict("the customer has not chosen door drop for this order", code="door_drop.not_enabled")
-    decision = await decision_for_order(uow, catalog, order, now)
-    if not decision.eligible:
-        locale = str(order.snapshot.get("customer", {}).get("locale", "ru"))
-        raise NotEligible(
-            "door drop is no longer available for this order; hand it over in person",
-            reasons=[msgspec.to_builtins(r) for r in decision_view(decision, locale).reasons],
-            policy_version=decision.policy_version,
-        )
+    decision = await require_door_drop_active(uow, catalog, order, now)
     expires_at = now + timedelta(seconds=settings.capture_session_ttl_s)
     session = await uow.sessions.open(
         order_id=order_id,
@@ -119,6 +113,37 @@ async def open_session(
     )
 
 
+async def require_door_drop_active(
+    uow: UnitOfWork, catalog: PolicyCatalog, order: OrderRecord, now: datetime, *, authoritative: bool = False
+) -> Decision:
+    """The door drop is opted in, the customer not barred and the order eligible now; else refuse.
+
+    What the courier learns is limited to what they may know: a customer's fraud bar reads exactly
+    like an opt-out (`door_drop.not_enabled`), and the reasons of `door_drop.not_eligible` are about
+    the order, never the customer. `authoritative` reads the bar and the latest policy version in
+    the caller's transaction instead of trusting memory: the check that commits a drop uses it.
+    """
+    not_active = Conflict(
+        "door drop is not active for this order: hand the parcel over in person", code="door_drop.not_enabled"
+    )
+    if not order.door_drop_enabled:
+        raise not_active
+    read = catalog.versions_and_bar_now if authoritative else catalog.versions_and_bar
+    versions, barred = await read(uow, order.customer_id)
+    if barred:
+        raise not_active
+    snapshot = msgspec.convert(order.snapshot, OrderSnapshot)
+    decision = decide(order_facts(snapshot, customer_barred=False), versions, now)
+    if not decision.eligible:
+        view = decision_view(decision, snapshot.customer.locale)
+        raise NotEligible(
+            "door drop is no longer available for this order: hand the parcel over in person",
+            reasons=[msgspec.to_builtins(r) for r in view.reasons],
+            policy_version=decision.policy_version,
+        )
+    return decision
+
+
 @dataclass(frozen=True, slots=True)
 class PhotoUpload:
     order_id: str
@@ -138,6 +163,7 @@ class UploadResult:
 class CaptureContext:
     """What the upload needs, read in one short transaction."""
 
+    order: OrderRecord
     session_id: uuid.UUID
     device_id: uuid.UUID
     public_key: bytes
@@ -191,9 +217,11 @@ class PhotoIntake:
         store: ObjectStore,
         verifier: PhotoVerifier,
         settings: Settings,
+        catalog: PolicyCatalog,
         limiter: RateLimiter | None = None,
     ) -> None:
         self._limiter = limiter or RateLimiter()
+        self._catalog = catalog
         self._db = db
         self._store = store
         self._verifier = verifier
@@ -221,20 +249,21 @@ class PhotoIntake:
                 return replay
             await self._limiter.check(uow, "upload.courier", principal.sub, now)
         async with self._db.transaction() as uow:
-            context = await _capture_context(uow, principal, upload.order_id, session_id, now)
+            context = await _capture_context(uow, principal, upload.order_id, session_id, now, self._settings)
+            # Early refusal, before paying for verification; `_record` decides again, authoritatively.
+            await require_door_drop_active(uow, self._catalog, context.order, now)
             await self._limiter.check(uow, "upload.device", str(context.device_id), now)
 
         verdict = await self._verifier.verify(
             upload.body, context.expectations, self._limits, sha256=body_sha256
         )
         checks = [signature_check(context.public_key, upload.signature, body_sha256), *verdict.checks]
-        async with self._db.read() as uow:  # one statement
-            checks.append(await _duplicate_check(uow, verdict, upload.order_id))
-        accepted = all(check.passed for check in checks)
+        # The duplicate check is not here: it runs in `_record`, where the decision commits.
+        passed_so_far = all(check.passed for check in checks)
 
         photo_id = uuid.uuid4()
         original_key = f"evidence/{upload.order_id}/{photo_id}.jpg"
-        copy_key = f"customer-copies/{upload.order_id}/{photo_id}.jpg" if accepted else None
+        copy_key = f"customer-copies/{upload.order_id}/{photo_id}.jpg" if passed_so_far else None
         await self._store.put_new(
             original_key, upload.body, sha256_hex=body_sha256, content_type="image/jpeg"
         )
@@ -246,7 +275,7 @@ class PhotoIntake:
                 content_type="image/jpeg",
             )
         try:
-            return await self._record(
+            result = await self._record(
                 principal,
                 upload,
                 context,
@@ -262,6 +291,9 @@ class PhotoIntake:
             # Not recorded: the objects are orphans. Remove them now; reconcile catches what this misses.
             await self._forget(original_key, copy_key)
             raise
+        if result.view.verdict != "accepted":
+            await self._forget(copy_key)  # stored ahead of the duplicate check, which refused it
+        return result
 
     async def _record(
         self,
@@ -277,11 +309,18 @@ class PhotoIntake:
         now: datetime,
     ) -> UploadResult:
         actor = f"courier:{principal.sub}"
-        accepted = copy_key is not None
         try:
             async with self._db.transaction() as uow:
+                # Band locks first (then the order row): near-identical photos of other orders
+                # queue here, so the duplicate search below sees every one committed before it.
+                await uow.attempts.lock_similar(verdict.perceptual_hash)
                 order = await uow.orders.get(upload.order_id, for_update=True)
                 assert order is not None
+                # The proof cannot outlive the facts it proves: opt-in, bar and eligibility are
+                # decided again here, in the transaction that would accept the photo.
+                await require_door_drop_active(uow, self._catalog, order, now, authoritative=True)
+                checks = [*checks, await _duplicate_check(uow, verdict, upload.order_id)]
+                accepted = copy_key is not None and all(check.passed for check in checks)
                 if accepted and order.status != "pending":
                     raise Conflict(
                         "another photo completed this delivery first", code="delivery.already_completed"
@@ -309,19 +348,25 @@ class PhotoIntake:
                         label_share=verdict.label_share,
                         decoded_label=verdict.decoded_label,
                         original_key=original_key,
-                        customer_copy_key=copy_key,
+                        customer_copy_key=copy_key if accepted else None,
                     )
                 )
                 status = order.status
                 if accepted:
-                    left_at = capture.captured_at or now
+                    # The drop happened when the server accepted it, not when the courier's phone
+                    # says: a late upload cannot backdate it (and shorten the claim window).
                     await uow.orders.mark_left_at_door(
-                        upload.order_id, photo_id=photo_id, left_at=left_at, lat=capture.lat, lon=capture.lon
+                        upload.order_id,
+                        photo_id=photo_id,
+                        accepted_at=now,
+                        captured_at=capture.captured_at,
+                        lat=capture.lat,
+                        lon=capture.lon,
                     )
                     await uow.sessions.complete(context.session_id, now)
                     await uow.outbox.enqueue(
-                        event_type="door_drop.completed",
-                        payload=_completed_event(order.order_id, photo_id, left_at),
+                        event_type=DOOR_DROP_COMPLETED,
+                        payload=_completed_event(order.order_id, photo_id, now),
                         event_id=photo_id,
                     )
                     status = "left_at_door"
@@ -399,7 +444,12 @@ async def _replay(uow: UnitOfWork, actor: str, key: str, request_hash: str) -> U
 
 
 async def _capture_context(
-    uow: UnitOfWork, principal: Principal, order_id: str, session_id: uuid.UUID, now: datetime
+    uow: UnitOfWork,
+    principal: Principal,
+    order_id: str,
+    session_id: uuid.UUID,
+    now: datetime,
+    settings: Settings,
 ) -> CaptureContext:
     order = await order_for(uow, principal, order_id, roles=("courier",))
     session = await uow.sessions.get(session_id)
@@ -407,11 +457,17 @@ async def _capture_context(
         raise NotFound("capture_session")
     if order.status != "pending" or session.completed_at is not None:
         raise Conflict("the delivery is already completed", code="delivery.already_completed")
+    if now > session.expires_at + timedelta(seconds=settings.capture_upload_grace_s):
+        raise Conflict(
+            "the capture session expired: open a new session and take the photo again",
+            code="capture_session.expired",
+        )
     device = await uow.devices.get(session.device_id)
     if device is None or device.revoked_at is not None:
         raise NotFound("device")
     snapshot = msgspec.convert(order.snapshot, OrderSnapshot)
     return CaptureContext(
+        order=order,
         session_id=session.session_id,
         device_id=device.device_id,
         public_key=device.public_key,

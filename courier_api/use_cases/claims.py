@@ -21,6 +21,7 @@ from courier_api.use_cases.access import order_for
 from infra.errors import ConflictingWrite
 from infra.repositories import UnitOfWork
 from infra.repositories.claims import ClaimRecord
+from infra.repositories.orders import OrderRecord
 from infra.storage import ObjectStore
 
 
@@ -67,8 +68,7 @@ async def customer_delivery(
                 photo_id=attempt.photo_id,
                 request_id=request_id_var.get(),
             )
-    if order.delivered_at is not None:
-        deadline = order.delivered_at + claim_window
+    deadline = claim_deadline(order, claim_window)
     return CustomerDelivery(
         order_id=order.order_id,
         status=order.status,
@@ -82,6 +82,23 @@ async def customer_delivery(
     )
 
 
+def claim_deadline(order: OrderRecord, claim_window: timedelta) -> datetime | None:
+    """The last moment for a claim: the window counts from when the server accepted the photo, or
+    from when the customer was told, whichever is later; never from the courier's claimed capture time."""
+    if order.delivered_at is None:
+        return None
+    notified = order.customer_notified_at
+    start = order.delivered_at if notified is None else max(order.delivered_at, notified)
+    return start + claim_window
+
+
+async def _notice_still_due(uow: UnitOfWork, order: OrderRecord) -> bool:
+    # A customer whose "left at your door" notice has not gone out yet cannot be late.
+    if order.customer_notified_at is not None or order.accepted_photo_id is None:
+        return False
+    return await uow.outbox.still_being_delivered(order.accepted_photo_id)
+
+
 async def open_claim(
     uow: UnitOfWork,
     principal: Principal,
@@ -93,13 +110,15 @@ async def open_claim(
 ) -> ClaimView:
     """'It is not there': open a claim within the window after the drop; one open claim per order."""
     order = await order_for(uow, principal, order_id, roles=("customer",), for_update=True)
-    if order.status != "left_at_door" or order.delivered_at is None:
+    deadline = claim_deadline(order, claim_window)
+    if order.status != "left_at_door" or deadline is None:
         raise Conflict(
             "a claim can be opened only after the parcel was left at the door", code="claim.not_delivered"
         )
-    if now > order.delivered_at + claim_window:
+    if now > deadline and not await _notice_still_due(uow, order):
         raise Conflict(
-            f"claims are accepted within {claim_window.days} days of the drop", code="claim.window_closed"
+            f"claims are accepted within {claim_window.days} days of being told of the drop",
+            code="claim.window_closed",
         )
     try:
         claim = await uow.claims.open(

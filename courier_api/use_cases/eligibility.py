@@ -91,7 +91,10 @@ async def door_drop_state(
 ) -> DoorDropView:
     order = await order_for(uow, principal, order_id, roles=DOOR_DROP_READERS)
     decision = await decision_for_order(uow, catalog, order, now)
-    return _door_drop_view(order, order.door_drop_enabled, decision)
+    view = _door_drop_view(order, order.door_drop_enabled, decision)
+    if principal.role == "courier":
+        return DoorDropView(order_id=view.order_id, active=view.active)
+    return view
 
 
 async def choose_door_drop(

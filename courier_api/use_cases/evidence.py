@@ -18,7 +18,7 @@ from courier_api.schemas.claims import (
 )
 from courier_api.schemas.orders import OrderSnapshot
 from courier_api.use_cases.access import order_for
-from courier_api.use_cases.claims import claim_view
+from courier_api.use_cases.claims import claim_deadline, claim_view
 from infra.repositories import UnitOfWork
 from infra.repositories.capture import AttemptRecord
 from infra.storage import ObjectStore
@@ -31,7 +31,14 @@ def _map_url(lat: float | None, lon: float | None) -> str | None:
 
 
 async def order_evidence(
-    uow: UnitOfWork, store: ObjectStore, principal: Principal, order_id: str, *, now: datetime, url_ttl_s: int
+    uow: UnitOfWork,
+    store: ObjectStore,
+    principal: Principal,
+    order_id: str,
+    *,
+    now: datetime,
+    url_ttl_s: int,
+    claim_window: timedelta,
 ) -> OrderEvidence:
     """Every attempt with every check, the accepted original re-verified, the claims and the decision."""
     order = await order_for(uow, principal, order_id, roles=("support",))
@@ -106,6 +113,9 @@ async def order_evidence(
         attempts=views,
         claims=[claim_view(claim) for claim in await uow.claims.for_order(order_id)],
         urls_expire_at=now + timedelta(seconds=url_ttl_s),
+        captured_at=order.captured_at,
+        customer_notified_at=order.customer_notified_at,
+        claim_deadline=claim_deadline(order, claim_window),
     )
 
 

@@ -54,10 +54,19 @@ async def customer_page(
 
 
 async def support_page(
-    uow: UnitOfWork, store: ObjectStore, principal: Principal, order_id: str, *, now: datetime, url_ttl_s: int
+    uow: UnitOfWork,
+    store: ObjectStore,
+    principal: Principal,
+    order_id: str,
+    *,
+    now: datetime,
+    url_ttl_s: int,
+    claim_window: timedelta,
 ) -> SupportPage:
     """The evidence (an audited view), the order value, the customer's bars and who looked at what."""
-    seen = await evidence.order_evidence(uow, store, principal, order_id, now=now, url_ttl_s=url_ttl_s)
+    seen = await evidence.order_evidence(
+        uow, store, principal, order_id, now=now, url_ttl_s=url_ttl_s, claim_window=claim_window
+    )
     order = await order_for(uow, principal, order_id, roles=("support",))
     rows = await uow.audit.search(order_id=order_id, actor_id=None, before_id=None, limit=AUDIT_TRAIL_LIMIT)
     return SupportPage(

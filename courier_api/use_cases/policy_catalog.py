@@ -57,6 +57,15 @@ class PolicyCatalog:
         async with db.read() as uow:
             return await self.versions_and_bar(uow, customer_id)
 
+    async def versions_and_bar_now(
+        self, uow: UnitOfWork, customer_id: str
+    ) -> tuple[tuple[PolicyVersion, ...], bool]:
+        """Like `versions_and_bar`, but the version number and the bar are read in the caller's
+        transaction even when memory is current: for the decision that commits a door drop, which
+        must not act on a bar or a policy another process published a moment ago."""
+        latest, is_barred = await uow.policies.latest_version_and_bar(customer_id)
+        return await self._versions_at(uow, latest), is_barred
+
     def _feed_is_live(self) -> bool:
         return self._feed is not None and self._feed.live
 

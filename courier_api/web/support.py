@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
@@ -68,6 +69,7 @@ class SupportPages(PageController):
                 order_id,
                 now=services.now(),
                 url_ttl_s=services.settings.photo_url_ttl_s,
+                claim_window=timedelta(days=services.settings.claim_window_days),
             )
         return page("support_order.html", img_origins=image_origins(view.evidence), v=view, csrf=csrf)
 

@@ -14,6 +14,9 @@ from infra.repositories.connection import Connection
 
 HASH_BANDS = 4
 _BAND_BITS = 16
+# First key of the two-key advisory locks on hash bands (the second is the band's value); the
+# index of the band is added, so each band has its own key space. Any constant unused elsewhere.
+_BAND_LOCK_NAMESPACE = 0x0D0D_0000
 
 
 def hash_bands(perceptual_hash: int) -> list[int]:
@@ -266,6 +269,24 @@ class AttemptRepository:
             photo_id,
         )
         return None if row is None else _attempt(row)
+
+    async def lock_similar(self, perceptual_hash: int) -> None:
+        """Hold, until the transaction ends, a lock on each band of this hash.
+
+        Two photos that `duplicate_candidates` could match share at least one band exactly, so their
+        transactions queue on that band's lock: the second one's duplicate search runs after the
+        first has committed and sees its row. Bands are locked in index order, so two transactions
+        never wait on each other in a cycle.
+        """
+        await self._conn.execute(
+            """
+            select pg_advisory_xact_lock(($1 + band.index - 1)::integer, band.value)
+              from unnest($2::integer[]) with ordinality as band (value, index)
+             order by band.index
+            """,
+            _BAND_LOCK_NAMESPACE,
+            hash_bands(perceptual_hash),
+        )
 
     async def duplicate_candidates(
         self, *, perceptual_hash: int, sha256: str, other_than_order: str, max_distance: int

@@ -29,12 +29,14 @@ class OrderRecord(msgspec.Struct, frozen=True, kw_only=True):
     left_lat: float | None = None
     left_lon: float | None = None
     courier_first_name: str | None = None
+    captured_at: datetime | None = None
+    customer_notified_at: datetime | None = None
 
 
 _COLUMNS = (
     "order_id, customer_id, courier_id, city, label_code, snapshot, status,"
     " door_drop_enabled, delivered_at, created_at, updated_at, accepted_photo_id, left_lat, left_lon,"
-    " courier_first_name"
+    " courier_first_name, captured_at, customer_notified_at"
 )
 
 
@@ -84,19 +86,35 @@ class OrderRepository:
         return None if row is None else msgspec.convert(row, OrderRecord)
 
     async def mark_left_at_door(
-        self, order_id: str, *, photo_id: uuid.UUID, left_at: datetime, lat: float | None, lon: float | None
+        self,
+        order_id: str,
+        *,
+        photo_id: uuid.UUID,
+        accepted_at: datetime,
+        captured_at: datetime | None,
+        lat: float | None,
+        lon: float | None,
     ) -> None:
         await self._conn.execute(
             """
             update orders set status = 'left_at_door', accepted_photo_id = $2, delivered_at = $3,
-                   left_lat = $4, left_lon = $5, updated_at = now()
+                   captured_at = $4, left_lat = $5, left_lon = $6, updated_at = now()
              where order_id = $1 and status = 'pending'
             """,
             order_id,
             photo_id,
-            left_at,
+            accepted_at,
+            captured_at,
             lat,
             lon,
+        )
+
+    async def mark_customer_notified(self, order_id: str, at: datetime) -> None:
+        """The first delivered "left at your door" notification; later ones keep the first time."""
+        await self._conn.execute(
+            "update orders set customer_notified_at = $2 where order_id = $1 and customer_notified_at is null",
+            order_id,
+            at,
         )
 
     async def set_door_drop(self, order_id: str, enabled: bool) -> OrderRecord:

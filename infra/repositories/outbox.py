@@ -170,6 +170,14 @@ class OutboxRepository:
         )
         return [msgspec.convert(row, OutboxEntry) for row in rows]
 
+    async def still_being_delivered(self, event_id: uuid.UUID) -> bool:
+        """Whether any channel of this event is still due to be sent (pending or being sent)."""
+        found = await self._conn.fetchval(
+            "select exists(select 1 from outbox where event_id = $1 and status in ('pending', 'sending'))",
+            event_id,
+        )
+        return bool(found)
+
     async def events_for_order(self, event_type: str, order_id: str) -> list[dict[str, Any]]:
         """The distinct payloads of one event type about one order (support views and tests)."""
         rows = await self._conn.fetch(

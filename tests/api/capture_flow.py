@@ -61,7 +61,7 @@ async def prepare_order(
         body.pop("customer_id", None) or new_id("cust"),
         new_id("cour"),
     )
-    label = f"DD{uuid.uuid4().hex[:10].upper()}"
+    label = body.pop("label_code", None) or f"DD{uuid.uuid4().hex[:10].upper()}"
     lat, lon = DEFAULT_ADDRESS
     payload = order_body(customer_id=customer_id, label_code=label, lat=lat, lon=lon, **body)
     created = await client.put(f"/v1/orders/{order_id}", json=payload, headers=auth("service", "oms"))

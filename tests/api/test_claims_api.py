@@ -20,6 +20,7 @@ from infra.database import Database
 from infra.devstack import DevStack
 from infra.settings import Settings
 from tests.api.capture_flow import Client, DoorDrop, door_drop
+from tests.api.outbox_runs import deliver_notifications
 from tests.conftest import AuthHeaders
 from tests.factories import item
 
@@ -143,7 +144,7 @@ async def test_claim_decision_and_notifications(client: Client, auth: AuthHeader
 
 
 async def test_claims_need_a_drop_and_respect_the_window(
-    client: Client, later_client: Client, auth: AuthHeaders
+    client: Client, later_client: Client, auth: AuthHeaders, db: Database, settings: Settings
 ) -> None:
     pending = await door_drop(client, auth)
     too_early = await client.post(
@@ -154,6 +155,8 @@ async def test_claims_need_a_drop_and_respect_the_window(
     assert too_early.status_code == 409
     assert too_early.json()["code"] == "claim.not_delivered"
     drop = await delivered(client, auth)
+    # No channel is configured: the notice is settled (skipped) and the window counts from acceptance.
+    await deliver_notifications(db, settings, at=datetime.now(UTC), webhook=None)
     too_late = await later_client.post(
         f"/v1/me/orders/{drop.order_id}/claims",
         json={"kind": "not_received"},
