@@ -3,7 +3,8 @@
 It is built from the decoded planes, never from the original bytes, so no EXIF field (GPS,
 device, nonce) can survive. The luminance arrives already box-reduced (the checks use the same
 frame); the chroma planes are box-reduced to 4:2:0 of that size and the three planes are
-encoded as they are, with no colour conversion and no chroma resampling in the encoder.
+encoded as they are, with no colour conversion and no chroma resampling in the encoder. Each
+plane is copied into a buffer of the padded size libjpeg-turbo reads (see `turbojpeg.py`).
 """
 
 from __future__ import annotations
@@ -43,7 +44,14 @@ def _fit(plane: Image.Image, size: tuple[int, int]) -> Image.Image:
 
 def _encode(planes: tuple[Image.Image, ...], subsampling: int, quality: int) -> bytes:
     if turbojpeg.AVAILABLE:
-        return turbojpeg.encode_planes([np.asarray(plane) for plane in planes], subsampling, quality)
+        width, height = planes[0].size
+        # The library reads every plane at its padded size (4:2:0 luma of an odd-sized copy: one
+        # more row and column), so each goes into a buffer of that size, edges repeated.
+        geometry = turbojpeg.plane_geometry(width, height, subsampling)
+        padded = [
+            turbojpeg.padded_plane(np.asarray(p), size) for p, size in zip(planes, geometry, strict=True)
+        ]
+        return turbojpeg.encode_planes(padded, width, height, subsampling, quality)
     out = io.BytesIO()
     if len(planes) == 1:
         planes[0].save(out, "JPEG", quality=quality)

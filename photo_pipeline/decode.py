@@ -11,7 +11,10 @@ YCbCr at about the customer copy's size; the checks see the same luminance, ~30 
 
 Both decoders are strict: truncated or corrupt entropy data is an error, not a grey half-image.
 The planes live in a per-thread buffer reused between photos (faulting in fresh memory for a
-12 MP frame costs milliseconds); `Planes` is valid until the same thread decodes again.
+12 MP frame costs milliseconds); `Planes` is valid until the same thread decodes again. The
+buffer holds each plane at the padded size libjpeg-turbo writes (an odd-sized 4:2:0 photo has a
+luma plane one row and one column larger than the image); the images handed on are views of the
+image area only.
 """
 
 from __future__ import annotations
@@ -67,22 +70,31 @@ def decode_planes(data: bytes, width: int, height: int) -> Planes:
 
 def _decode_with_turbojpeg(data: bytes, header: turbojpeg.Header) -> Planes:
     width, height = header.width, header.height
-    gray = header.subsampling == turbojpeg.SAMP_GRAY
-    chroma_w, chroma_h = (0, 0) if gray else turbojpeg.chroma_size(width, height, header.subsampling)
-    buffer = _scratch(width * height + 2 * chroma_w * chroma_h)
-    luma = buffer[: width * height].reshape(height, width)
-    planes = [luma]
-    if not gray:
-        start = width * height
-        for _ in range(2):
-            planes.append(buffer[start : start + chroma_w * chroma_h].reshape(chroma_h, chroma_w))
-            start += chroma_w * chroma_h
+    try:
+        # Every plane as the library writes it: padded to whole chroma samples (a 4:2:0 luma
+        # plane of an odd-sized photo has one more row and column than the image).
+        written = turbojpeg.decode_geometry(data, header)
+    except turbojpeg.TurboJpegError as exc:
+        raise _invalid(str(exc)) from exc
+    # What the checks and the customer copy see: the image itself, chroma at its standard size.
+    shown = turbojpeg.plane_geometry(width, height, header.subsampling)
+    if any(s.width > w.width or s.height > w.height for s, w in zip(shown, written, strict=True)):
+        # Sampling factors libjpeg accepts but that leave a plane short of the image (luma not
+        # the most sampled component): no phone writes these; the RGB path handles them.
+        return _decode_with_simplejpeg(data, width, height)
+    buffer = _scratch(sum(size.width * size.height for size in written))
+    planes: list[U8] = []
+    start = 0
+    for size in written:
+        planes.append(buffer[start : start + size.width * size.height].reshape(size.height, size.width))
+        start += size.width * size.height
     try:
         turbojpeg.decode_planes(data, header, planes)
     except turbojpeg.TurboJpegError as exc:
         raise _invalid(str(exc)) from exc
-    images = [_wrap(plane) for plane in planes]
-    chroma = None if gray else (images[1], images[2])
+    views = (turbojpeg.PlaneSize(width, height), *shown[1:])
+    images = [_wrap(plane, size) for plane, size in zip(planes, views, strict=True)]
+    chroma = None if len(images) == 1 else (images[1], images[2])
     return Planes(luma=images[0], chroma=chroma)
 
 
@@ -107,9 +119,9 @@ def _invalid(message: str) -> InvalidPhoto:
     return InvalidPhoto(code, message)
 
 
-def _wrap(plane: U8) -> Image.Image:
-    height, width = plane.shape
-    return Image.frombuffer("L", (width, height), plane, "raw", "L", 0, 1)
+def _wrap(plane: U8, size: turbojpeg.PlaneSize) -> Image.Image:
+    """The top-left `size` of a padded, C-contiguous plane, without copying it."""
+    return Image.frombuffer("L", (size.width, size.height), plane, "raw", "L", plane.shape[1], 1)
 
 
 def _scratch(size: int) -> U8:

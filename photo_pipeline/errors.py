@@ -28,6 +28,7 @@ INVALID_PHOTO_CODES: Final = frozenset(
         "photo.too_few_pixels",  # width*height below PhotoLimits.min_pixels: no camera photo is that small
         "photo.trailing_data",  # bytes after the end-of-image marker (polyglots, MPO extra frames)
         "photo.bad_exif",  # EXIF structure so broken it cannot be trusted (e.g. conflicting segments)
+        "photo.bad_xmp",  # more XMP segments or bytes than a camera writes, or a broken Extended XMP chunk
     }
 )
 

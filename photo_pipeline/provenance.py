@@ -5,7 +5,7 @@ editors (desktop and mobile) leave behind:
 
 - EXIF Software naming an editor (Photoshop, Lightroom, GIMP, Snapseed, PicsArt, ...).
 - XMP editing history or editor settings (xmpMM:History, stEvt:action, photoshop:, crs:),
-  or an XMP CreatorTool naming an editor.
+  or an XMP CreatorTool naming an editor, in any XMP packet (standard or Extended XMP).
 - An Adobe APP14 segment: written by Adobe's encoders and libraries, never by phone cameras.
 - More than one EXIF APP1 segment: ambiguous metadata (Pillow would merge them).
 - ModifyDate (0th-IFD DateTime) more than a minute away from DateTimeOriginal.
@@ -79,15 +79,18 @@ def edit_traces(exif: ExifFacts, structure: JpegStructure, width: int, height: i
     traces: list[str] = []
     if exif.software is not None and _names_editor(exif.software) is not None:
         traces.append(f"EXIF Software names an editor ({exif.software!r})")
-    if structure.xmp is not None:
-        marks = [mark.decode() for mark in _XMP_EDIT_MARKS if mark in structure.xmp]
+    # Every packet: a benign packet first must not hide the history in a later one.
+    count = len(structure.xmp_packets)
+    for number, packet in enumerate(structure.xmp_packets, start=1):
+        where = "XMP" if count == 1 else f"XMP packet {number} of {count}"
+        marks = [mark.decode() for mark in _XMP_EDIT_MARKS if mark in packet]
         if marks:
-            traces.append(f"XMP carries editing history or editor settings ({', '.join(marks)})")
-        tool = _CREATOR_TOOL.search(structure.xmp)
+            traces.append(f"{where} carries editing history or editor settings ({', '.join(marks)})")
+        tool = _CREATOR_TOOL.search(packet)
         if tool is not None:
             value = (tool.group(1) or tool.group(2) or b"").decode("utf-8", "replace")
             if (name := _names_editor(value)) is not None:
-                traces.append(f"XMP CreatorTool names an editor ({name})")
+                traces.append(f"{where} CreatorTool names an editor ({name})")
     if structure.adobe_app14:
         traces.append("Adobe APP14 segment (written by Adobe encoders, never by phone cameras)")
     if structure.exif_segments > 1:

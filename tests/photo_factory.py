@@ -43,6 +43,8 @@ __all__ = [
     "make_photo",
     "offset_point",
     "sign_photo",
+    "xmp_extension_chunk",
+    "xmp_packet",
 ]
 
 BarcodeKind = Literal["code128", "qr", "datamatrix"]
@@ -105,6 +107,9 @@ class PhotoSpec:
     # Traces of editing.
     adobe_app14: bool = False  # insert an Adobe APP14 segment as Photoshop-family encoders do
     duplicate_exif: bool = False  # a second EXIF APP1 segment
+    xmp_segments: tuple[
+        bytes, ...
+    ] = ()  # whole APP1 payloads (`xmp_packet`, `xmp_extension_chunk`), in order
     resave_scale: float | None = None  # re-encode after resizing by this factor, EXIF kept as is
     trailing: bytes = b""  # bytes appended after the EOI marker
 
@@ -145,7 +150,26 @@ def make_photo(spec: PhotoSpec) -> bytes:
         data = _insert_after_soi(data, _segment(0xEE, b"Adobe\x00\x64\x00\x00\x00\x00\x01"))
     if spec.duplicate_exif and exif is not None:
         data = _insert_after_soi(data, _segment(0xE1, exif))
+    for payload in reversed(spec.xmp_segments):
+        data = _insert_after_soi(data, _segment(0xE1, payload))
     return data + spec.trailing
+
+
+def xmp_packet(body: str) -> bytes:
+    """A standard XMP APP1 payload: the namespace header, then a packet wrapping `body` (RDF)."""
+    packet = (
+        '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        f"{body}</rdf:RDF></x:xmpmeta>"
+        '<?xpacket end="w"?>'
+    )
+    return b"http://ns.adobe.com/xap/1.0/\x00" + packet.encode()
+
+
+def xmp_extension_chunk(guid: bytes, full: bytes, offset: int, size: int) -> bytes:
+    """An Extended XMP APP1 payload holding `full[offset : offset + size]`."""
+    header = guid + len(full).to_bytes(4, "big") + offset.to_bytes(4, "big")
+    return b"http://ns.adobe.com/xmp/extension/\x00" + header + full[offset : offset + size]
 
 
 def sign_photo(data: bytes, private_key: Ed25519PrivateKey) -> str:
