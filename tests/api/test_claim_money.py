@@ -124,3 +124,45 @@ async def test_compensation_over_all_claims_of_an_order_stays_within_its_value(
     assert rest.status_code == 200, rest.text
     paid, statuses = await compensated(db, drop.order_id)
     assert (paid, statuses) == (VALUE, ["decided", "decided"])
+
+
+# --- Point 7: amounts are whole kopecks within what remains -----------------------------------------
+
+
+# The body as a dishonest or buggy client writes it: JSON text, so non-JSON numbers can be sent too.
+BAD_AMOUNTS: list[tuple[bytes, int, str]] = [
+    (b"1e100000", 400, "request.invalid"),
+    (b"-1", 400, "request.invalid"),
+    (b"0", 400, "request.invalid"),
+    (b"1.5", 400, "request.invalid"),
+    (b"NaN", 400, "request.invalid"),
+    (b'"NaN"', 400, "request.invalid"),
+    (b"99999999999999999999999", 400, "request.invalid"),
+    (b'""', 400, "request.invalid"),
+    (b"null", 422, "claim.amount_required"),
+    (b"120001", 422, "claim.amount_over_value"),
+]
+
+
+async def test_api_amounts_must_be_whole_kopecks_within_the_order_value(
+    client: Client, auth: AuthHeaders, db: Database
+) -> None:
+    drop = await delivered(client, auth, items=[item(price=VALUE)])
+    claim_id = await open_claim(client, auth, drop)
+    support = auth("support", "agent-m4")
+    for raw, status, code in BAD_AMOUNTS:
+        body = b'{"decision": "compensate", "reason": "stolen", "amountKopecks": ' + raw + b"}"
+        refused = await client.post(
+            decision_url(claim_id), content=body, headers=support | {"Content-Type": "application/json"}
+        )
+        problem = assert_problem(refused, status, code)
+        assert problem["detail"], raw
+    assert await compensated(db, drop.order_id) == (0, ["open"])
+
+    exact = await client.post(
+        decision_url(claim_id),
+        json={"decision": "compensate", "amountKopecks": VALUE, "reason": "stolen"},
+        headers=support,
+    )
+    assert exact.status_code == 200, exact.text
+    assert await compensated(db, drop.order_id) == (VALUE, ["decided"])
