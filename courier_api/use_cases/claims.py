@@ -120,6 +120,13 @@ async def open_claim(
             f"claims are accepted within {claim_window.days} days of being told of the drop",
             code="claim.window_closed",
         )
+    # Decisions are final for the order, not only for the claim: a new claim after a payout (or a
+    # rejection) is how an order got paid twice. Read under the order's row lock, which decide_claim
+    # takes too, so a decision committing right now is seen here.
+    if await uow.claims.has_decided(order_id):
+        raise Conflict(
+            "this order's claim was already decided; decisions are final", code="claim.already_decided"
+        )
     try:
         claim = await uow.claims.open(
             order_id=order_id,
@@ -146,25 +153,31 @@ async def decide_claim(
     *,
     now: datetime,
 ) -> ClaimView:
-    """Support's final decision: compensate (up to the order value) or reject, with a reason."""
+    """Support's final decision: compensate (up to what remains of the order value) or reject, with a reason."""
     principal.require("support")
-    claim = await uow.claims.get(claim_id, for_update=True)
-    if claim is None:
+    found = await uow.claims.get(claim_id)
+    if found is None:
         raise NotFound("claim")
+    # The order's row lock first, as open_claim takes it: decisions and new claims on one order run one
+    # at a time, so what its other claims were paid is read after any racing payout has committed. A
+    # read-then-write check without it lets two payouts each see the whole value still unpaid.
+    order = await uow.orders.get(found.order_id, for_update=True)
+    claim = await uow.claims.get(claim_id, for_update=True)
+    assert order is not None  # claims reference their order; orders are never deleted
+    assert claim is not None
     if claim.status != "open":
         raise Conflict("the claim was already decided; decisions are final", code="claim.already_decided")
-    order = await uow.orders.get(claim.order_id)
-    assert order is not None
     amount = request.amount_kopecks
     if request.decision == "compensate":
-        value = order_value(order.snapshot)
         if amount is None:
             raise InvalidInput(
                 "compensation needs amountKopecks", field="amountKopecks", code="claim.amount_required"
             )
-        if amount > value:
+        left = await compensation_left(uow, order)
+        if amount > left:
+            value = order_value(order.snapshot)
             raise InvalidInput(
-                f"compensation may not exceed the order value ({value} kopecks)",
+                f"compensation may not exceed what remains of the order value: {left} of {value} kopecks",
                 field="amountKopecks",
                 code="claim.amount_over_value",
             )
@@ -193,6 +206,11 @@ async def decide_claim(
         event_type="claim.decided", payload=payload, event_id=uuid.uuid5(claim_id, "decided")
     )
     return claim_view(decided)
+
+
+async def compensation_left(uow: UnitOfWork, order: OrderRecord) -> int:
+    """The order value not yet paid out over all the order's claims: the most a new payout may be."""
+    return max(0, order_value(order.snapshot) - await uow.claims.compensated_kopecks(order.order_id))
 
 
 def order_value(snapshot: dict[str, object]) -> int:

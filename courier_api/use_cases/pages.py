@@ -30,6 +30,8 @@ class CustomerPage(msgspec.Struct, frozen=True, kw_only=True):
 class SupportPage(msgspec.Struct, frozen=True, kw_only=True):
     evidence: OrderEvidence
     order_value_kopecks: int
+    # What a payout may still be: the order value less what its claims were already paid.
+    compensation_left_kopecks: int
     bar: BarHistory
     audit: list[AuditEntry]
 
@@ -72,6 +74,7 @@ async def support_page(
     return SupportPage(
         evidence=seen,
         order_value_kopecks=claims.order_value(order.snapshot),
+        compensation_left_kopecks=await claims.compensation_left(uow, order),
         bar=await bars.bar_history(uow, principal, seen.customer_id),
         audit=[msgspec.convert(row, AuditEntry, from_attributes=True) for row in rows],
     )

@@ -35,7 +35,8 @@ def may_claim(delivery: CustomerDelivery, now: datetime) -> bool:
         delivery.status == "left_at_door"
         and delivery.claim_deadline is not None
         and now <= delivery.claim_deadline
-        and not any(claim.status == "open" for claim in delivery.claims)
+        # One claim per order: while it is open, and after its decision, which is final.
+        and not delivery.claims
     )
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import timedelta
-from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
@@ -33,16 +33,20 @@ ClaimId = Annotated[uuid.UUID, PathParameter(description="Claim id")]
 CustomerId = Annotated[str, PathParameter(pattern=ID_PATTERN, max_length=64)]
 
 
-def kopecks(rubles: str) -> int:
-    """'1200', '1 200,50' or '1200.5' roubles -> kopecks; at most two decimals."""
-    text = rubles.replace("\u202f", "").replace(" ", "").replace(",", ".")
-    try:
-        value = Decimal(text)
-    except InvalidOperation as exc:
-        raise InvalidInput("the amount must be a number of roubles, e.g. 1200.50", field="amount") from exc
-    if not value.is_finite() or value <= 0 or value != value.quantize(Decimal("0.01")):
-        raise InvalidInput("the amount must be positive, with at most two decimals", field="amount")
-    return int(value * 100)
+# Whole kopecks, digits only: no sign, no decimal point, no exponent, no NaN, no thousands separators.
+# Fourteen digits hold the API's upper bound (10**13); anything longer is refused before it becomes a number.
+_WHOLE_KOPECKS = re.compile(r"[0-9]{1,14}")
+
+
+def kopecks(text: str) -> int:
+    """The form's amount in whole kopecks, as the JSON API takes it; bounds are checked by the struct."""
+    digits = text.strip()
+    if not _WHOLE_KOPECKS.fullmatch(digits):
+        raise InvalidInput(
+            "the amount must be a whole number of kopecks, digits only (e.g. 120000 for 1200 ₽)",
+            field="amount_kopecks",
+        )
+    return int(digits)
 
 
 def image_origins(evidence: OrderEvidence) -> list[str]:
@@ -77,12 +81,14 @@ class SupportPages(PageController):
     async def decide(
         self, request: Request[Any, Any, Any], claim_id: ClaimId, services: Services
     ) -> Redirect:
-        """Compensate (amount in roubles) or reject, with a reason; final."""
+        """Compensate (amount in whole kopecks) or reject, with a reason; final."""
         principal, fields = await checked_form(request, services)
         decision = fields.get("decision", "")
         data: dict[str, Any] = {"decision": decision, "reason": fields.get("reason", "").strip()}
         if decision == "compensate":
-            data["amountKopecks"] = kopecks(fields.get("amount", ""))
+            # A form from before the field was kopecks posts roubles as `amount`: it is ignored, so the
+            # decision is refused (no amount) rather than paid a hundredth of what was meant.
+            data["amountKopecks"] = kopecks(fields.get("amount_kopecks", ""))
         request_ = convert_form(data, ClaimDecisionRequest)
         async with services.db.transaction() as uow:
             decided = await claims.decide_claim(uow, principal, claim_id, request_, now=services.now())

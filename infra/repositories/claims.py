@@ -102,6 +102,21 @@ class ClaimRepository:
             )
         )
 
+    async def has_decided(self, order_id: str) -> bool:
+        return bool(
+            await self._conn.fetchval(
+                "select exists (select 1 from claims where order_id = $1 and status = 'decided')", order_id
+            )
+        )
+
+    async def compensated_kopecks(self, order_id: str) -> int:
+        """What the order's claims have been paid in total."""
+        value = await self._conn.fetchval(
+            "select coalesce(sum(amount_kopecks), 0) from claims where order_id = $1 and decision = 'compensate'",
+            order_id,
+        )
+        return int(value)
+
     async def count_opened_since(self, customer_id: str, since: datetime) -> int:
         value = await self._conn.fetchval(
             "select count(*) from claims where customer_id = $1 and created_at >= $2", customer_id, since

@@ -76,7 +76,7 @@ async def test_customer_opens_the_link_reports_it_is_not_there_and_sees_support_
         await expect(agent.locator("#audit")).to_contain_text("evidence.view")
 
         claim = agent.locator('.claim[data-claim-status="open"]')
-        await claim.locator("form.compensate input[name=amount]").fill("1200")
+        await claim.locator("form.compensate input[name=amount_kopecks]").fill("120000")
         await claim.locator("form.compensate input[name=reason]").fill("Neighbour took it; courier confirmed")
         await claim.locator("button.compensate").click()
         await agent.wait_for_url(support_url)
