@@ -11,7 +11,6 @@ It still goes through `logging`, so levels, handlers and test capture apply as t
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import os
 import re
@@ -24,7 +23,9 @@ from typing import Any, cast
 import msgspec
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
-request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+# The one request id variable: set here per request, read by log lines and by the audit log.
+from courier_api.request_context import request_id_var
+
 _ACCESS_LOGGER = "courier_api.access"
 _access = logging.getLogger(_ACCESS_LOGGER)
 
