@@ -57,7 +57,10 @@ def create_app(
             db=db,
             store=store,
             tokens=TokenService(
-                settings.jwt_secret, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+                settings.jwt_secret,
+                issuer=settings.jwt_issuer,
+                audience=settings.jwt_audience,
+                link_ttl_s=settings.link_token_ttl_s,
             ),
             intake=PhotoIntake(
                 db=db, store=store, verifier=verifier, settings=settings, catalog=catalog, limiter=limiter

@@ -4,6 +4,7 @@ Error tree:
     DomainError
     ├── NotAuthenticated        no, malformed, badly signed or expired credentials
     ├── NotPermitted            authenticated, but the role may not do this
+    ├── FreshSignInRequired     a view-only (notification link) session tried to change something
     ├── InvalidInput            a value is well-formed JSON but not acceptable (names the field)
     ├── UnsupportedMediaType    the body is not of the media type the operation takes
     ├── NotFound                no such object, or not the caller's (never reveal which)
@@ -31,6 +32,10 @@ class NotAuthenticated(DomainError):
 
 class NotPermitted(DomainError):
     pass
+
+
+class FreshSignInRequired(DomainError):
+    """A notification link signs in view-only; opening a claim or any other change needs a real sign-in."""
 
 
 class InvalidInput(DomainError):

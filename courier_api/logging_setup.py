@@ -11,7 +11,6 @@ It still goes through `logging`, so levels, handlers and test capture apply as t
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import os
 import re
@@ -24,25 +23,44 @@ from typing import Any, cast
 import msgspec
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
-request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+# The one request id variable: set here per request, read by log lines and by the audit log.
+from courier_api.request_context import request_id_var
+
 _ACCESS_LOGGER = "courier_api.access"
 _access = logging.getLogger(_ACCESS_LOGGER)
 
-_SECRETS = [
-    (re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]*"), "<jwt>"),
-    (re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"), "<email>"),
-    (re.compile(r"\+?\d[\d ()-]{8,}\d"), "<phone>"),
-    (re.compile(r"-?\d{1,3}\.\d{4,}"), "<coord>"),
-]
+# One pass, leftmost match wins, alternatives tried in this order at each position. Ids come before
+# the phone pattern because a UUID's last group (12 digits), a hex request id or an order id such as
+# ORD-2026-11-29-000123 holds digit runs a phone pattern would eat; ids are opaque, not personal.
+# An id token starts with a letter and never holds `:`, `+` or `@`, so `tel:89991234567`,
+# `+7 999 123-45-67` and emails still reach their own patterns.
+_REDACTIONS = re.compile(
+    r"(?P<jwt>eyJ[\w-]+\.[\w-]+\.[\w-]*)"
+    r"|(?P<email>[\w.+-]+@[\w-]+\.[\w.-]+)"
+    r"|(?P<uuid>(?<![\w-])[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?![\w-]))"
+    r"|(?P<hex>(?<![\w-])(?:[0-9a-fA-F]{64}|[0-9a-fA-F]{32})(?![\w-]))"
+    r"|(?P<ident>(?<![\w.+-])[A-Za-z][\w.-]*)"
+    r"|(?P<phone>\+?\d[\d ()-]{8,}\d)"
+    r"|(?P<coord>-?\d{1,3}\.\d{4,})"
+)
+_REPLACEMENTS = {"jwt": "<jwt>", "email": "<email>", "phone": "<phone>", "coord": "<coord>"}
+# An id token may swallow a JWT glued to a word (`session-eyJ...`): that part still goes.
+_JWT = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]*")
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 # Values of `extra=` that JSON has no type for are written as their text, never dropped.
 _json = msgspec.json.Encoder(enc_hook=str)
 
 
 def redact(text: str) -> str:
-    for pattern, replacement in _SECRETS:
-        text = pattern.sub(replacement, text)
-    return text
+    """Tokens, emails, phone numbers and coordinates out; ids (UUIDs, hashes, order and request ids) kept."""
+    return _REDACTIONS.sub(_replacement, text)
+
+
+def _replacement(match: re.Match[str]) -> str:
+    kind = match.lastgroup
+    if kind == "ident":
+        return _JWT.sub("<jwt>", match[0])
+    return _REPLACEMENTS[kind] if kind in _REPLACEMENTS else match[0]
 
 
 class _Clock:

@@ -15,6 +15,7 @@ from litestar.routes import HTTPRoute
 from courier_api.errors import (
     Conflict,
     DomainError,
+    FreshSignInRequired,
     IdempotencyMismatch,
     InvalidInput,
     NotAuthenticated,
@@ -36,6 +37,7 @@ _log = logging.getLogger("courier_api.errors")
 _DOMAIN: dict[type[DomainError], tuple[int, str, str]] = {
     NotAuthenticated: (401, "auth.unauthenticated", "Authentication required"),
     NotPermitted: (403, "auth.forbidden", "Not allowed for this role"),
+    FreshSignInRequired: (403, "auth.fresh_sign_in_required", "Sign in again to do this"),
     InvalidInput: (422, "request.unprocessable", "The request cannot be processed"),
     NotFound: (404, "not_found", "Not found"),
     UnsupportedMediaType: (415, "media_type.unsupported", "Unsupported media type"),

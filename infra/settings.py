@@ -44,6 +44,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # courier_api/use_cases/photo_verifier.py); "process" isolates native crashes from the API process.
     verify_pool: Literal["process", "thread"] = "thread"
     photo_url_ttl_s: PositiveInt = 300
+    # Notification links sign the customer in, view-only, on one order's page. A day covers "read it
+    # the next morning" while a forwarded or leaked message stops working soon; claims need a full sign-in.
+    link_token_ttl_s: PositiveInt = 24 * 3600
     claim_window_days: PositiveInt = 14
     evidence_retention_days: PositiveInt = 180
     public_base_url: str = "http://127.0.0.1:8000"
@@ -84,6 +87,7 @@ _ENV_FIELDS: dict[str, str] = {
     "VERIFY_WORKERS": "verify_workers",
     "VERIFY_POOL": "verify_pool",
     "PHOTO_URL_TTL_S": "photo_url_ttl_s",
+    "LINK_TOKEN_TTL_S": "link_token_ttl_s",
     "CLAIM_WINDOW_DAYS": "claim_window_days",
     "EVIDENCE_RETENTION_DAYS": "evidence_retention_days",
     "PUBLIC_BASE_URL": "public_base_url",

@@ -81,7 +81,10 @@ class OutboxWorker:
         self._db = db
         self._settings = settings
         self._tokens = TokenService(
-            settings.jwt_secret, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+            settings.jwt_secret,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            link_ttl_s=settings.link_token_ttl_s,
         )
         self._channels = dict(channels)
         self._clock = clock
@@ -190,11 +193,10 @@ class OutboxWorker:
     def _notification(self, entry: OutboxEntry, order: OrderRecord) -> Notification:
         customer: dict[str, Any] = order.snapshot.get("customer") or {}
         locale = str(customer.get("locale") or "ru")
-        # The link signs the customer in on this order's page only, for as long as a claim can be opened.
+        # The link signs the customer in on this order's page only, view-only, for LINK_TOKEN_TTL_S from
+        # the send; opening a claim needs a full sign-in (see courier_api/web/session.py).
         link_token = self._tokens.mint_order_link(
-            customer_id=order.customer_id,
-            order_id=order.order_id,
-            ttl_s=(self._settings.claim_window_days + 1) * 86_400,
+            customer_id=order.customer_id, order_id=order.order_id, issued_at=self._clock().timestamp()
         )
         text = render(
             entry.event_type, entry.payload, locale, self._settings.public_base_url, link_token=link_token

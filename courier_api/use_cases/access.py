@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from courier_api.auth import Principal, Role
-from courier_api.errors import NotFound
+from courier_api.errors import FreshSignInRequired, NotFound
 from infra.repositories import UnitOfWork
 from infra.repositories.orders import OrderRecord
 
@@ -29,3 +29,9 @@ async def order_for(
     if order is None or not can_see(principal, order):
         raise NotFound("order")
     return order
+
+
+def require_full_sign_in(principal: Principal) -> None:
+    """Refuse changes from a view-only principal (a notification link's): they need a real sign-in."""
+    if principal.order_scope is not None:
+        raise FreshSignInRequired("a notification link only shows the order; sign in to change anything")

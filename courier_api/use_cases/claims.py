@@ -17,7 +17,7 @@ from courier_api.schemas.claims import (
     CustomerDelivery,
 )
 from courier_api.schemas.orders import OrderSnapshot
-from courier_api.use_cases.access import order_for
+from courier_api.use_cases.access import order_for, require_full_sign_in
 from infra.errors import ConflictingWrite
 from infra.repositories import UnitOfWork
 from infra.repositories.claims import ClaimRecord
@@ -109,6 +109,7 @@ async def open_claim(
     claim_window: timedelta,
 ) -> ClaimView:
     """'It is not there': open a claim within the window after the drop; one open claim per order."""
+    require_full_sign_in(principal)
     order = await order_for(uow, principal, order_id, roles=("customer",), for_update=True)
     deadline = claim_deadline(order, claim_window)
     if order.status != "left_at_door" or deadline is None:

@@ -95,6 +95,12 @@ async def reconcile(
     )
 
 
+async def forget_ended_web_sessions(db: Database, *, now: datetime) -> int:
+    """Delete browser sessions that have expired (revoked ones expire too); nothing can revive them."""
+    async with db.transaction() as uow:
+        return await uow.web_sessions.forget_ended_before(now)
+
+
 async def run_maintenance_forever(
     db: Database,
     store: ObjectStore,
@@ -113,6 +119,7 @@ async def run_maintenance_forever(
             now = clock()
             kept = await apply_retention(db, store, now=now, retention=retention)
             checked = await reconcile(db, store, now=now)
+            await forget_ended_web_sessions(db, now=now)
             _log.info(
                 "maintenance: %d photos past retention deleted, %d orphan objects removed, %d accepted photos "
                 "re-verified, %d missing or altered",

@@ -14,6 +14,7 @@ from litestar.types import ControllerRouterHandler
 
 from courier_api.web.admin import AdminPages
 from courier_api.web.customer import CustomerPages
+from courier_api.web.session import SessionPages
 from courier_api.web.support import SupportPages
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -27,4 +28,4 @@ async def _nosniff(response: Response[object]) -> Response[object]:
 def web_handlers() -> list[ControllerRouterHandler]:
     """The page controllers and the stylesheet they link (served at /static/)."""
     static = create_static_files_router(path="/static", directories=[STATIC_DIR], after_request=_nosniff)
-    return [CustomerPages, SupportPages, AdminPages, static]
+    return [CustomerPages, SupportPages, AdminPages, SessionPages, static]

@@ -47,16 +47,17 @@ class AdminPages(PageController):
         """Claims per 1,000 door drops per week, one line per city, and the numbers behind it."""
         if token is not None:
             return sign_in(request, services, token)
-        principal, _ = viewer(request, services)
         today = datetime.combine(services.now().date(), time(), tzinfo=UTC)
         until = moment(end, "to") if end else today + timedelta(days=1)
         since = moment(start, "from") if start else until - timedelta(weeks=DEFAULT_WEEKS)
         async with services.db.transaction() as uow:
-            report = await incidents.incident_report(uow, principal, since, until)
+            signed = await viewer(uow, request, services)
+            report = await incidents.incident_report(uow, signed.principal, since, until)
         return page(
             "admin_incidents.html",
             report=report,
             chart=incident_chart(report),
             since=since.date().isoformat(),
             until=until.date().isoformat(),
+            session=signed,
         )

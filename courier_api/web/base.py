@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -12,24 +13,32 @@ from litestar.datastructures import Cookie
 from litestar.response import Redirect
 
 from courier_api.auth import Principal
-from courier_api.errors import InvalidInput
+from courier_api.errors import InvalidInput, NotAuthenticated
 from courier_api.services import AppServices
+from courier_api.use_cases import web_sessions
+from courier_api.use_cases.access import require_full_sign_in
 from courier_api.web.rendering import PAGE_EXCEPTION_HANDLERS, page
 from courier_api.web.security import (
     CSRF_FIELD,
-    SESSION_COOKIE,
+    PENDING_COOKIE,
+    PENDING_MAX_AGE_S,
+    PENDING_PATH,
     TOKEN_PARAM,
     check_csrf,
     csrf_token,
     page_headers,
-    secure_cookie,
-    session_principal,
+    pending_cookie_value,
+    require_same_origin,
+    require_session_cookie,
+    secure_cookies,
     session_token,
 )
+from infra.repositories import UnitOfWork
 
 T = TypeVar("T")
 _ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 MAX_TOKEN_CHARS = 4096
+CONTINUE_PATH = f"{PENDING_PATH}/continue"
 
 
 class PageController(Controller):
@@ -39,46 +48,74 @@ class PageController(Controller):
     exception_handlers = PAGE_EXCEPTION_HANDLERS
 
 
-def sign_in(request: Request[Any, Any, Any], services: AppServices, token: str) -> Response[str]:
-    """Move a link's token into the session cookie, then continue to the same page without it.
+class SignedIn(msgspec.Struct, frozen=True, kw_only=True):
+    """The page's session: who it is, the CSRF token its forms carry, and what the header shows."""
 
+    principal: Principal
+    csrf: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.principal.role} {self.principal.sub}"
+
+    @property
+    def view_only(self) -> bool:
+        return self.principal.order_scope is not None
+
+
+def sign_in(request: Request[Any, Any, Any], services: AppServices, token: str) -> Response[str]:
+    """A link's landing: hold the token in a pending cookie and go on to the "continue" page.
+
+    Nobody is signed in here: a crafted link must not replace the browser's session (login CSRF).
     The hop is a same-origin meta refresh rather than an HTTP redirect: a link clicked in a mail client is
     a cross-site navigation, and browsers keep SameSite=Strict cookies off every request of that redirect
-    chain, so the page would not see the cookie just set. A 0-second refresh replaces the history entry.
+    chain, so /session/continue would not see the pending cookie (nor the current session it must name).
+    A 0-second refresh replaces the history entry, so the token leaves the history too.
     """
-    if len(token) > MAX_TOKEN_CHARS:
-        token = ""
-    services.tokens.verify(f"Bearer {token}", allow_order_links=True)  # NotAuthenticated -> 401 page
+    services.tokens.session_grant(token if len(token) <= MAX_TOKEN_CHARS else "")  # else a 401 page
     rest = [(key, value) for key, value in request.query_params.multi_items() if key != TOKEN_PARAM]
-    next_url = request.url.path + (f"?{urlencode(rest)}" if rest else "")
+    next_path = request.url.path + (f"?{urlencode(rest)}" if rest else "")
+    value = pending_cookie_value(token, next_path)
+    if value is None:
+        raise NotAuthenticated("the token is too long")
     cookie = Cookie(
-        key=SESSION_COOKIE,
-        value=token,
-        path="/",
+        key=PENDING_COOKIE,
+        value=value,
+        path=PENDING_PATH,
+        max_age=PENDING_MAX_AGE_S,
         httponly=True,
-        secure=secure_cookie(request, services.settings.public_base_url),
+        secure=secure_cookies(request, services.settings.public_base_url),
         samesite="strict",
     )
-    return page("continue.html", cookies=[cookie], next_url=next_url)
+    return page("continue.html", cookies=[cookie], next_url=CONTINUE_PATH)
 
 
-def viewer(request: Request[Any, Any, Any], services: AppServices) -> tuple[Principal, str]:
-    """The session's principal and the CSRF token its forms must carry."""
-    principal = session_principal(request, services.tokens)
+async def viewer(uow: UnitOfWork, request: Request[Any, Any, Any], services: AppServices) -> SignedIn:
+    """The page's live session (NotAuthenticated without one) and the CSRF token its forms must carry."""
     session = session_token(request)
+    principal = await web_sessions.signed_in(uow, session, now=services.now())
     assert session is not None
-    return principal, csrf_token(services.settings.jwt_secret, session)
+    return SignedIn(principal=principal, csrf=csrf_token(services.settings.jwt_secret, session))
 
 
-async def checked_form(
-    request: Request[Any, Any, Any], services: AppServices
-) -> tuple[Principal, dict[str, str]]:
-    """The session's principal and the posted fields, after the CSRF token matched the session."""
-    principal = session_principal(request, services.tokens)
+async def checked_form(request: Request[Any, Any, Any], services: AppServices) -> dict[str, str]:
+    """The posted fields, after the same-origin check and the CSRF token matched the session cookie.
+
+    Needs no database: the session row itself is checked by `changer` inside the handler's transaction.
+    """
+    require_session_cookie(request)
+    require_same_origin(request, services.settings.public_base_url, required=False)
     form = await request.form()
     fields = {key: value for key, value in form.items() if isinstance(value, str)}
     check_csrf(request, services.settings.jwt_secret, fields.get(CSRF_FIELD))
-    return principal, fields
+    return fields
+
+
+async def changer(uow: UnitOfWork, request: Request[Any, Any, Any], services: AppServices) -> Principal:
+    """Who is making a change: a live session that is not a notification link's view-only one."""
+    principal = await web_sessions.signed_in(uow, session_token(request), now=services.now())
+    require_full_sign_in(principal)
+    return principal
 
 
 def order_id_field(fields: dict[str, str], name: str = "back") -> str:
@@ -96,6 +133,6 @@ def convert_form(data: dict[str, Any], into: type[T]) -> T:
         raise InvalidInput(str(exc)) from exc
 
 
-def see_other(path: str) -> Redirect:
+def see_other(path: str, cookies: Sequence[Cookie] = ()) -> Redirect:
     """Post/Redirect/Get: back to the page, so a reload never re-posts."""
-    return Redirect(path, status_code=303, headers=page_headers())
+    return Redirect(path, status_code=303, headers=page_headers(), cookies=list(cookies))

@@ -16,6 +16,7 @@ from courier_api.use_cases import claims, pages
 from courier_api.web.base import (
     MAX_TOKEN_CHARS,
     PageController,
+    changer,
     checked_form,
     convert_form,
     see_other,
@@ -50,14 +51,14 @@ class CustomerPages(PageController):
         """Status, when and by whom it was left, the photo, the claim, in the customer's language."""
         if token is not None:
             return sign_in(request, services, token)
-        principal, csrf = viewer(request, services)
         settings = services.settings
         now = services.now()
         async with services.db.transaction() as uow:
+            signed = await viewer(uow, request, services)
             view = await pages.customer_page(
                 uow,
                 services.store,
-                principal,
+                signed.principal,
                 order_id,
                 now=now,
                 url_ttl_s=settings.photo_url_ttl_s,
@@ -70,8 +71,11 @@ class CustomerPages(PageController):
             lang=view.locale,
             t=customer_texts(view.locale),
             d=view.delivery,
-            csrf=csrf,
-            may_claim=may_claim(view.delivery, now),
+            csrf=signed.csrf,
+            session=signed,
+            # A notification link's session is view-only: the button would only meet a refusal.
+            may_claim=may_claim(view.delivery, now) and not signed.view_only,
+            sign_in_to_claim=may_claim(view.delivery, now) and signed.view_only,
         )
 
     @post("/{order_id:str}/claims", status_code=303)
@@ -79,12 +83,13 @@ class CustomerPages(PageController):
         self, request: Request[Any, Any, Any], order_id: OrderId, services: Services
     ) -> Redirect:
         """Open a `not_received` claim, then back to the page (PRG)."""
-        principal, fields = await checked_form(request, services)
+        fields = await checked_form(request, services)
         claim = convert_form(
             {"kind": "not_received", "comment": fields.get("comment", "").strip()}, ClaimRequest
         )
         now = services.now()
         async with services.db.transaction() as uow:
+            principal = await changer(uow, request, services)
             await services.limits.check(uow, "claim", principal.sub, now)
             await claims.open_claim(
                 uow,

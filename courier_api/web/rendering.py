@@ -21,6 +21,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from courier_api.errors import (
     Conflict,
     DomainError,
+    FreshSignInRequired,
     InvalidInput,
     NotAuthenticated,
     NotFound,
@@ -29,7 +30,7 @@ from courier_api.errors import (
     TemporarilyUnavailable,
 )
 from courier_api.problem_mapping import EXCEPTION_HANDLERS
-from courier_api.web.security import CsrfRejected, page_headers
+from courier_api.web.security import CrossOriginRejected, CsrfRejected, page_headers
 from infra.errors import DatabaseUnavailable, StorageUnavailable
 
 _TEMPLATES = Path(__file__).parent / "templates"
@@ -90,38 +91,56 @@ def page(
 
 
 def error_page(
-    status_code: int, title: str, detail: str, headers: dict[str, str] | None = None
+    status_code: int, title: str, detail: str, headers: dict[str, str] | None = None, code: str = ""
 ) -> Response[str]:
-    response = page("error.html", status_code=status_code, title=title, detail=detail)
+    response = page("error.html", status_code=status_code, title=title, detail=detail, code=code)
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
 
 
-# Exception -> (status, title). Bilingual: an error page may come before we know the reader's language.
-_PAGES: list[tuple[type[Exception], int, str]] = [
-    (NotAuthenticated, 401, "Войдите по ссылке из уведомления · Please open the link you were sent"),
-    (NotPermitted, 403, "Нет доступа · Not allowed"),
-    (CsrfRejected, 403, "Форма устарела, обновите страницу · The form expired, reload the page"),
-    (NotFound, 404, "Не найдено · Not found"),
-    (Conflict, 409, "Нельзя сделать сейчас · Not possible now"),
-    (InvalidInput, 422, "Проверьте данные · Please check the form"),
-    (RateLimited, 429, "Слишком много запросов · Too many requests"),
-    (TemporarilyUnavailable, 503, "Временно недоступно · Temporarily unavailable"),
+# Exception -> (status, title, code). Bilingual: an error page may come before we know the reader's
+# language. The code is the JSON API's for the same refusal, shown on the page for support and tests.
+_PAGES: list[tuple[type[Exception], int, str, str]] = [
+    (
+        NotAuthenticated,
+        401,
+        "Войдите по ссылке из уведомления · Please open the link you were sent",
+        "auth.unauthenticated",
+    ),
+    (
+        FreshSignInRequired,
+        403,
+        "Ссылка только показывает заказ: войдите в аккаунт · This link only shows the order: please sign in",
+        "auth.fresh_sign_in_required",
+    ),
+    (NotPermitted, 403, "Нет доступа · Not allowed", "auth.forbidden"),
+    (
+        CsrfRejected,
+        403,
+        "Форма устарела, обновите страницу · The form expired, reload the page",
+        "csrf.rejected",
+    ),
+    (CrossOriginRejected, 403, "Запрос с другого сайта · Sent from another site", "request.cross_origin"),
+    (NotFound, 404, "Не найдено · Not found", "not_found"),
+    (Conflict, 409, "Нельзя сделать сейчас · Not possible now", "conflict"),
+    (InvalidInput, 422, "Проверьте данные · Please check the form", "request.unprocessable"),
+    (RateLimited, 429, "Слишком много запросов · Too many requests", "rate_limited"),
+    (TemporarilyUnavailable, 503, "Временно недоступно · Temporarily unavailable", "service.unavailable"),
 ]
 
 
 def handle_page_error(request: Request[Any, Any, Any], exc: Exception) -> Response[str]:
     """Any error on a page: a small HTML page with the right status, never a trace."""
     headers: dict[str, str] = {}
-    for cls, status, title in _PAGES:
+    for cls, status, title, code in _PAGES:
         if isinstance(exc, cls):
             detail = exc.detail if isinstance(exc, DomainError) else ""
             if isinstance(exc, RateLimited | TemporarilyUnavailable):
                 headers["Retry-After"] = str(exc.retry_after_s)
             if isinstance(exc, NotAuthenticated):
                 detail = ""  # never say why a token was refused
-            return error_page(status, title, detail, headers)
+            return error_page(status, title, detail, headers, code)
     if isinstance(exc, DatabaseUnavailable | StorageUnavailable):
         _log.warning("page dependency unavailable: %s", type(exc).__name__)
         return error_page(503, "Временно недоступно · Temporarily unavailable", "", {"Retry-After": "5"})
@@ -139,4 +158,5 @@ def handle_page_error(request: Request[Any, Any, Any], exc: Exception) -> Respon
 PAGE_EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     **dict.fromkeys(EXCEPTION_HANDLERS, handle_page_error),
     CsrfRejected: handle_page_error,
+    CrossOriginRejected: handle_page_error,
 }

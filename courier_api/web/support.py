@@ -18,6 +18,7 @@ from courier_api.schemas.claims import BarRequest, ClaimDecisionRequest, OrderEv
 from courier_api.use_cases import bars, claims, pages
 from courier_api.web.base import (
     PageController,
+    changer,
     checked_form,
     convert_form,
     order_id_field,
@@ -64,25 +65,31 @@ class SupportPages(PageController):
         """Every attempt with every check, the claims with a decision form, bars and the audit trail."""
         if token is not None:
             return sign_in(request, services, token)
-        principal, csrf = viewer(request, services)
         async with services.db.transaction() as uow:
+            signed = await viewer(uow, request, services)
             view = await pages.support_page(
                 uow,
                 services.store,
-                principal,
+                signed.principal,
                 order_id,
                 now=services.now(),
                 url_ttl_s=services.settings.photo_url_ttl_s,
                 claim_window=timedelta(days=services.settings.claim_window_days),
             )
-        return page("support_order.html", img_origins=image_origins(view.evidence), v=view, csrf=csrf)
+        return page(
+            "support_order.html",
+            img_origins=image_origins(view.evidence),
+            v=view,
+            csrf=signed.csrf,
+            session=signed,
+        )
 
     @post("/claims/{claim_id:uuid}/decision", status_code=303)
     async def decide(
         self, request: Request[Any, Any, Any], claim_id: ClaimId, services: Services
     ) -> Redirect:
         """Compensate (amount in whole kopecks) or reject, with a reason; final."""
-        principal, fields = await checked_form(request, services)
+        fields = await checked_form(request, services)
         decision = fields.get("decision", "")
         data: dict[str, Any] = {"decision": decision, "reason": fields.get("reason", "").strip()}
         if decision == "compensate":
@@ -91,6 +98,7 @@ class SupportPages(PageController):
             data["amountKopecks"] = kopecks(fields.get("amount_kopecks", ""))
         request_ = convert_form(data, ClaimDecisionRequest)
         async with services.db.transaction() as uow:
+            principal = await changer(uow, request, services)
             decided = await claims.decide_claim(uow, principal, claim_id, request_, now=services.now())
         return see_other(f"/support/orders/{decided.order_id}")
 
@@ -99,10 +107,11 @@ class SupportPages(PageController):
         self, request: Request[Any, Any, Any], customer_id: CustomerId, services: Services
     ) -> Redirect:
         """Bar the customer from door drops after confirmed fraud."""
-        principal, fields = await checked_form(request, services)
+        fields = await checked_form(request, services)
         back = order_id_field(fields)
         reason = convert_form({"reason": fields.get("reason", "").strip()}, BarRequest).reason
         async with services.db.transaction() as uow:
+            principal = await changer(uow, request, services)
             await bars.bar_customer(uow, principal, customer_id, reason)
         services.catalog.invalidate()
         return see_other(f"/support/orders/{back}")
@@ -112,9 +121,10 @@ class SupportPages(PageController):
         self, request: Request[Any, Any, Any], customer_id: CustomerId, services: Services
     ) -> Redirect:
         """Lift the customer's active bar; the history stays."""
-        principal, fields = await checked_form(request, services)
+        fields = await checked_form(request, services)
         back = order_id_field(fields)
         async with services.db.transaction() as uow:
+            principal = await changer(uow, request, services)
             await bars.lift_bar(uow, principal, customer_id)
         services.catalog.invalidate()
         return see_other(f"/support/orders/{back}")

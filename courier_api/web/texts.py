@@ -23,6 +23,7 @@ class CustomerTexts(msgspec.Struct, frozen=True, kw_only=True):
     decided_compensate: str
     decided_reject: str
     opened_at: str
+    sign_in_to_claim: str
 
 
 _RU = CustomerTexts(
@@ -46,6 +47,7 @@ _RU = CustomerTexts(
     decided_compensate="Заявка удовлетворена: выплатим {amount}",
     decided_reject="Заявка отклонена: фото подтверждает доставку к вашей двери",
     opened_at="Заявка открыта",
+    sign_in_to_claim="Ссылка из уведомления только показывает заказ. Чтобы сообщить о проблеме, войдите в аккаунт.",
 )
 
 _EN = CustomerTexts(
@@ -69,6 +71,7 @@ _EN = CustomerTexts(
     decided_compensate="Claim approved: we will pay you {amount}",
     decided_reject="Claim rejected: the photo shows the parcel delivered to your door",
     opened_at="Claim opened",
+    sign_in_to_claim="The link in the notification only shows the order. To report a problem, sign in to your account.",
 )
 
 CUSTOMER_TEXTS: dict[str, CustomerTexts] = {"ru": _RU, "en": _EN}

@@ -16,6 +16,7 @@ from infra.repositories.orders import OrderRepository
 from infra.repositories.outbox import OutboxRepository
 from infra.repositories.policies import BarRepository, DecisionRepository, PolicyRepository
 from infra.repositories.rate_limits import RateLimitRepository
+from infra.repositories.web_sessions import WebSessionRepository
 
 
 class UnitOfWork:
@@ -71,3 +72,7 @@ class UnitOfWork:
     @cached_property
     def rate_limits(self) -> RateLimitRepository:
         return RateLimitRepository(self._conn)
+
+    @cached_property
+    def web_sessions(self) -> WebSessionRepository:
+        return WebSessionRepository(self._conn)

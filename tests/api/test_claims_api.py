@@ -216,6 +216,28 @@ async def test_support_evidence_is_complete_reverified_and_audited(
     assert again.json()["accepted"]["storedObjectMatches"] is False
 
 
+async def test_an_evidence_views_audit_rows_carry_the_requests_id(client: Client, auth: AuthHeaders) -> None:
+    drop = await delivered(client, auth)
+    url = f"/v1/support/orders/{drop.order_id}/evidence"
+    sent_id = f"audit-{uuid.uuid4().hex[:16]}"
+    # The id the client sent, and the one the server made up when none was sent (echoed in the header).
+    with_id = await client.get(url, headers={**auth("support", "agent-rid"), "X-Request-Id": sent_id})
+    assert with_id.status_code == 200, with_id.text
+    assert with_id.headers["x-request-id"] == sent_id
+    without_id = await client.get(url, headers=auth("support", "agent-rid"))
+    assert without_id.status_code == 200, without_id.text
+    generated_id = without_id.headers["x-request-id"]
+    assert generated_id not in {"", "-", sent_id}
+
+    audit = await client.get("/v1/admin/audit", params={"orderId": drop.order_id}, headers=auth("admin", "a"))
+    assert audit.status_code == 200
+    rows = [e for e in audit.json() if e["actorId"] == "agent-rid"]
+    views = [e["requestId"] for e in rows if e["action"] == "evidence.view"]
+    urls = [e["requestId"] for e in rows if e["action"] == "evidence.original_url"]
+    assert sorted(views) == sorted([sent_id, generated_id])
+    assert sorted(urls) == sorted([sent_id, generated_id])
+
+
 async def test_bar_feeds_eligibility_and_can_be_lifted(client: Client, auth: AuthHeaders) -> None:
     customer = f"cust-{uuid.uuid4().hex[:8]}"
     support = auth("support", "agent-3")

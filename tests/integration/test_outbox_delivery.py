@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import jwt
 import msgspec
 import pytest
 from litestar import Litestar
@@ -179,6 +180,25 @@ async def test_door_drop_reaches_webhook_and_email_in_the_customers_language(
     assert en_mail["To"] == "en@example.com"
     assert en_mail["Subject"] == f"Your order {en_order} was left at your door"
     assert f"{PUBLIC}/orders/{en_order}" in en_mail.get_content()
+
+
+async def test_the_notification_link_lives_link_token_ttl_s_from_the_send(
+    db: Database, wired: Settings, webhook: WebhookReceiver
+) -> None:
+    short = msgspec.structs.replace(wired, link_token_ttl_s=3600)
+    for settings in (wired, short):
+        order_id = await create_order(db)
+        event = await enqueue(db, "door_drop.completed", {"orderId": order_id}, channels=("webhook",))
+        clock = FakeClock()
+        async with open_channels(settings) as channels:
+            await drain(worker(db, settings, channels, clock), db, event)
+        [hook] = webhook.accepted_for(dedupe_key(event, "webhook"))
+        token = hook.body["url"].split("?token=", 1)[1]
+        claims = jwt.decode(token, options={"verify_signature": False})
+        assert claims["order"] == order_id
+        assert claims["iat"] == int(clock.now.timestamp())
+        assert claims["exp"] - claims["iat"] == settings.link_token_ttl_s
+    assert wired.link_token_ttl_s == 24 * 3600  # the default: a day, not the claim window
 
 
 async def test_gateway_outage_is_retried_with_backoff_until_it_recovers(

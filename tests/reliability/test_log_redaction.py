@@ -8,12 +8,14 @@ process wrote is searched for each of those values in clear.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import uuid
 
 import httpx
 
 from courier_api.auth import Role
+from courier_api.logging_setup import JsonFormatter
 from tests.api.capture_flow import door_drop
 from tests.conftest import AuthHeaders
 from tests.photo_factory import DEFAULT_ADDRESS
@@ -85,3 +87,27 @@ async def test_logs_hold_no_token_email_phone_or_coordinate(live_api: LiveApi, a
     assert not found, f"in clear in the log: {sorted(found)}"
     assert not re.search(r"eyJ[\w-]+\.[\w-]+", text), "a JWT-shaped string is in the log"
     assert not re.search(r"[\w.+-]+@[\w-]+\.[\w.-]+", text), "an email-shaped string is in the log"
+
+
+def test_redaction_keeps_ids_readable_and_scrubs_the_personal_data_beside_them() -> None:
+    """A line with ids and personal data: the ids survive intact, the email and phone numbers do not."""
+    claim_id = "123e4567-e89b-12d3-a456-426614174000"  # its last group alone is 12 digits
+    photo_hex = uuid.UUID("0b9d2c4e-1111-4222-8333-944455556666").hex
+    request_id = "5f0e9a1b2c3d44e5a6b7c8d9e0f11223"
+    order_id = "ORD-2026-11-29-000123"
+    record = logging.LogRecord(
+        "courier_api.claims",
+        logging.INFO,
+        __file__,
+        1,
+        "claim %s photo %s order %s rid %s for %s, call +7 999 123-45-67 or 89991234567",
+        (claim_id, photo_hex, order_id, request_id, EMAIL),
+        None,
+    )
+    line = json.loads(JsonFormatter().format(record))["msg"]
+    for kept in (claim_id, photo_hex, order_id, request_id):
+        assert kept in line, (kept, line)
+    for personal in (EMAIL, "jane.doe", "+7 999 123-45-67", "999 123-45-67", "89991234567", "9991234567"):
+        assert personal not in line, (personal, line)
+    assert line.count("<phone>") == 2
+    assert "<email>" in line

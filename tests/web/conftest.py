@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn
 
@@ -58,11 +59,9 @@ def _missing_browser(reason: str) -> NoReturn:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
-def live_server(
-    settings: Settings, dev_stack: DevStack, store: ObjectStore, rollout: list[int]
-) -> Iterator[LiveServer]:
-    """A second app on the same database and bucket, served by uvicorn in its own thread and loop."""
+@contextmanager
+def serving(settings: Settings, dev_stack: DevStack) -> Iterator[LiveServer]:
+    """An app for these settings, served by uvicorn on a free 127.0.0.1 port in its own thread and loop."""
     app = create_app(
         msgspec.structs.replace(settings, verify_pool="thread"), s3_credentials=dev_stack.s3_credentials
     )
@@ -88,6 +87,15 @@ def live_server(
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    settings: Settings, dev_stack: DevStack, store: ObjectStore, rollout: list[int]
+) -> Iterator[LiveServer]:
+    """A second app on the same database and bucket, in loopback dev (the default PUBLIC_BASE_URL)."""
+    with serving(settings, dev_stack) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -47,6 +47,10 @@ async def test_customer_opens_the_link_reports_it_is_not_there_and_sees_support_
         # Clicked in a mail client: a cross-site navigation, where SameSite=Strict cookies are held back.
         await page.set_content(f'<a id="mail-link" href="{html.escape(link)}">Your order</a>')
         await page.click("#mail-link")
+        await page.wait_for_url(f"{live_server.url}/session/continue")
+        assert "token" not in page.url
+        await expect(page.locator("#continue-as")).to_contain_text(f"customer {drop.customer_id}")
+        await page.click("#continue")
         await page.wait_for_url(order_url)
         assert "token" not in page.url
         await expect(page.locator("#status")).to_have_text("Left at your door")
@@ -66,6 +70,8 @@ async def test_customer_opens_the_link_reports_it_is_not_there_and_sees_support_
         refused += watch_csp(agent)
         support_url = f"{live_server.url}/support/orders/{drop.order_id}"
         await agent.goto(f"{support_url}?token={tokens.mint(role='support', sub='agent-browser')}")
+        await agent.wait_for_url(f"{live_server.url}/session/continue")
+        await agent.click("#continue")
         await agent.wait_for_url(support_url)
         checks = agent.locator("tr.check")
         assert await checks.count() > 0
@@ -107,6 +113,8 @@ async def test_admin_sees_the_incident_chart_per_city(
         refused = watch_csp(page)
         url = f"{live_server.url}/admin/incidents"
         await page.goto(f"{url}?token={tokens.mint(role='admin', sub='admin-browser')}")
+        await page.wait_for_url(f"{live_server.url}/session/continue")
+        await page.click("#continue")
         await page.wait_for_url(url)
         chart = page.locator("svg#incident-chart")
         await expect(chart).to_be_visible()
@@ -116,5 +124,42 @@ async def test_admin_sees_the_incident_chart_per_city(
         # The stylesheet loaded (style-src 'self'): the chart's frame is drawn by it.
         assert await chart.evaluate("svg => getComputedStyle(svg).borderTopStyle") == "solid"
         assert refused == []
+    finally:
+        await context.close()
+
+
+async def test_a_crafted_link_asks_before_replacing_the_agent_and_sign_out_ends_the_session(
+    client: Client, auth: AuthHeaders, live_server: LiveServer, tokens: TokenService, browser: Browser
+) -> None:
+    from playwright.async_api import expect
+
+    drop = await delivered(client, auth)
+    support_url = f"{live_server.url}/support/orders/{drop.order_id}"
+    crafted = (
+        f"{live_server.url}/orders/{drop.order_id}?token={tokens.mint(role='customer', sub='attacker-2')}"
+    )
+    context = await browser.new_context()
+    try:
+        agent = await context.new_page()
+        agent.set_default_timeout(TIMEOUT_MS)
+        await agent.goto(f"{support_url}?token={tokens.mint(role='support', sub='agent-crafted')}")
+        await agent.click("#continue")
+        await agent.wait_for_url(support_url)
+
+        # The crafted link arrives cross-site (a mail, a chat): the page names both people and waits.
+        await agent.set_content(f'<a id="crafted" href="{html.escape(crafted)}">Look at this</a>')
+        await agent.click("#crafted")
+        await agent.wait_for_url(f"{live_server.url}/session/continue")
+        await expect(agent.locator("#signed-in-now")).to_contain_text("support agent-crafted")
+        await expect(agent.locator("#signed-in-now")).to_contain_text("customer attacker-2")
+        await agent.goto(support_url)  # not confirmed: still the agent
+        await expect(agent.locator("#signed-in-as")).to_have_text("support agent-crafted")
+
+        await agent.click("#sign-out")
+        await agent.wait_for_url(f"{live_server.url}/session/signed-out")
+        await expect(agent.locator("#signed-out")).to_be_visible()
+        answer = await agent.goto(support_url)
+        assert answer is not None
+        assert answer.status == 401
     finally:
         await context.close()

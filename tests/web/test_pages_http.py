@@ -9,30 +9,60 @@ from tests.api.capture_flow import Client, prepare_order
 from tests.api.test_claims_api import delivered
 from tests.conftest import AuthHeaders
 from tests.web.conftest import LiveServer
-from tests.web.pages import assert_page_headers, browser_like, csrf_of, sign_in
+from tests.web.pages import (
+    assert_page_headers,
+    browser_like,
+    csrf_of,
+    press_continue,
+    sign_in,
+    sign_in_with,
+)
 
 
-async def test_the_link_token_moves_into_a_strict_http_only_cookie_and_leaves_the_url(
+async def test_the_link_token_moves_into_a_strict_http_only_session_and_leaves_the_url(
     client: Client, auth: AuthHeaders, live_server: LiveServer, tokens: TokenService
 ) -> None:
     drop = await delivered(client, auth)
+    path = f"/orders/{drop.order_id}"
+    token = tokens.mint(role="customer", sub=drop.customer_id)
     async with browser_like(live_server.url) as http:
-        landing = await sign_in(http, tokens, f"/orders/{drop.order_id}", "customer", drop.customer_id)
+        landing = await http.get(path, params={"token": token})
+        assert landing.status_code == 200, landing.text
         assert_page_headers(landing)
-        cookie = SimpleCookie(landing.headers["set-cookie"])["dd_session"]
+        pending = SimpleCookie(landing.headers["set-cookie"])["dd_sign_in"]
+        assert pending["httponly"] is True
+        assert pending["samesite"].lower() == "strict"
+        assert pending["path"] == "/session"
+        assert not pending["secure"]  # loopback dev; see test_web_sessions for everywhere else
+        assert 'content="0;url=/session/continue"' in landing.text
+        assert "token" not in landing.text.split("<main>")[1]
+        assert (await http.get(path)).status_code == 401  # opening the link signed nobody in
+
+        confirm = await http.get("/session/continue")
+        assert confirm.status_code == 200, confirm.text
+        assert_page_headers(confirm)
+        assert f'data-role="customer" data-sub="{drop.customer_id}"' in confirm.text
+        signed_in = await press_continue(http, confirm)
+        assert signed_in.status_code == 303, signed_in.text
+        assert signed_in.headers["location"] == path
+        cookies = SimpleCookie()
+        for header in signed_in.headers.get_list("set-cookie"):
+            cookies.load(header)
+        cookie = cookies["dd_session"]
         assert cookie["httponly"] is True
         assert cookie["samesite"].lower() == "strict"
         assert cookie["path"] == "/"
-        assert not cookie["secure"]  # plain http here; Secure when the public URL or the request is https
-        assert f'content="0;url=/orders/{drop.order_id}"' in landing.text
-        assert "token" not in landing.text.split("<main>")[1]
+        assert not cookie["secure"]
+        assert cookie.value != token  # a random session id, not a bearer token the JSON API takes
+        assert cookies["dd_sign_in"]["max-age"] == "0"
 
-        page = await http.get(f"/orders/{drop.order_id}")
+        page = await http.get(path)
         assert page.status_code == 200, page.text
         assert page.headers["content-type"].startswith("text/html")
         assert_page_headers(page, img_src=f"'self' {live_server.s3_origin}")
         assert 'data-status="left_at_door"' in page.text
         assert "Иван" in page.text
+        assert f"customer {drop.customer_id}" in page.text  # the header names the session, with sign-out
 
 
 async def test_without_a_valid_session_the_page_is_a_plain_401_and_others_orders_are_404(
@@ -88,7 +118,7 @@ async def test_a_form_post_without_the_csrf_token_is_refused_and_changes_nothing
         # Another session's token does not fit this session either (same customer, another link).
         async with browser_like(live_server.url) as other:
             other_link = tokens.mint(role="customer", sub=drop.customer_id, ttl_s=3600)
-            assert (await other.get(path, params={"token": other_link})).status_code == 200
+            await sign_in_with(other, path, other_link)
             foreign = await other.post(f"{path}/claims", data={"csrf": token, "comment": "x"})
         assert foreign.status_code == 403
     view = await client.get(
