@@ -118,7 +118,10 @@ async def test_customer_opts_in_and_out_and_decisions_are_kept(client: Client, a
     # The upstream system changes the order: now it holds fresh food in Kazan (excluded there).
     changed = order_body(customer_id="cust-a", city="KZN", items=[item(attributes=["fresh"])])
     await client.put(f"/v1/orders/{order_id}", json=changed, headers=auth("service", "oms"))
-    now_seen = (await client.get(url, headers=auth("courier", "cour-a"))).json()
+    # The courier learns that it is no longer active, never why (that is the customer's business).
+    courier_sees = (await client.get(url, headers=auth("courier", "cour-a"))).json()
+    assert courier_sees == {"orderId": order_id, "active": False}
+    now_seen = (await client.get(url, headers=auth("customer", "cust-a"))).json()
     assert now_seen["enabled"] is True
     assert now_seen["active"] is False
     assert [r["code"] for r in now_seen["decision"]["reasons"]] == ["excluded_attribute"]
