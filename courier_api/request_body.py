@@ -1,4 +1,4 @@
-"""Reading request bodies at the HTTP edge: raw uploads under a deadline."""
+"""Reading request bodies at the HTTP edge: raw uploads under a deadline, JSON that cannot exhaust the stack."""
 
 from __future__ import annotations
 
@@ -43,3 +43,19 @@ async def read_body(request: Request[Any, Any, Any], *, timeout_s: float) -> byt
         chunks.clear()  # the partial body goes now, not when the exception's frames are collected
         raise BodyTimeout(timeout_s) from None
     return b"".join(chunks)
+
+
+class BoundedJsonRequest(Request[Any, Any, Any]):
+    """A request whose JSON body is refused with 400 when nested deeper than the decoder's stack allows.
+
+    msgspec raises RecursionError for such a body (`[` repeated 100,000 times), which Litestar does not
+    take for a decoding error, so it answered 500. The C decoder unwinds by itself and nothing has been
+    built yet, so turning it into a 400 here is safe. Every JSON body (`data` parameters) goes through
+    this method.
+    """
+
+    async def json(self) -> Any:
+        try:
+            return await super().json()
+        except RecursionError:
+            raise ClientException(detail="the JSON body is nested too deeply") from None
