@@ -13,6 +13,7 @@ from litestar.response import Redirect
 
 from courier_api.auth import Principal
 from courier_api.errors import InvalidInput
+from courier_api.schemas.common import ID_PATTERN
 from courier_api.services import AppServices
 from courier_api.web.rendering import PAGE_EXCEPTION_HANDLERS, page
 from courier_api.web.security import (
@@ -28,7 +29,7 @@ from courier_api.web.security import (
 )
 
 T = TypeVar("T")
-_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+_ID = re.compile(ID_PATTERN)
 MAX_TOKEN_CHARS = 4096
 
 
