@@ -18,6 +18,7 @@ from courier_api.controllers import ROUTE_HANDLERS
 from courier_api.dependencies import Services, provide_principal, provide_services
 from courier_api.logging_setup import request_id_middleware
 from courier_api.problem_mapping import EXCEPTION_HANDLERS, declare_problem_responses
+from courier_api.request_body import BoundedJsonRequest
 from courier_api.services import AppServices
 from courier_api.use_cases.attestation import AcceptAnyDevice, DeviceAttestation
 from courier_api.use_cases.capture import PhotoIntake
@@ -85,6 +86,7 @@ def create_app(
             "principal": Provide(_principal_after_services, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
+        request_class=BoundedJsonRequest,  # deeply nested JSON is a 400, not a RecursionError
         request_max_body_size=settings.max_json_body_bytes,
         openapi_config=OpenAPIConfig(
             title="Door-drop API",

@@ -26,6 +26,7 @@ from courier_api.errors import (
     TemporarilyUnavailable,
     UnsupportedMediaType,
 )
+from courier_api.request_body import STREAMED_BODY
 from courier_api.schemas.problems import InvalidParam, Problem
 from infra.errors import DatabaseUnavailable, StorageUnavailable, UnstorableText
 from photo_pipeline.errors import InvalidPhoto
@@ -54,6 +55,7 @@ _HTTP_CODES = {
     403: "auth.forbidden",
     404: "route.not_found",
     405: "method.not_allowed",
+    408: "request.timeout",
     413: "request.too_large",
     415: "media_type.unsupported",
     429: "rate_limited",
@@ -137,7 +139,9 @@ def handle_validation(request: Request[Any, Any, Any], exc: ValidationException)
 def handle_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
     status = exc.status_code
     code = _HTTP_CODES.get(status, f"http.{status}")
-    headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() in {"allow", "retry-after"}}
+    # `Connection: close` ends a connection whose body was never read (408): not left for keep-alive.
+    passed = {"allow", "retry-after", "connection"}
+    headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() in passed}
     detail = exc.detail if status < 500 else "internal error"
     return problem_response(
         _problem(status, code, detail if status < 500 else "Server error", request, detail=detail), headers
@@ -189,6 +193,7 @@ _PROBLEM_DESCRIPTIONS = {
     401: "Missing, malformed, badly signed or expired bearer token (auth.unauthenticated)",
     403: "The caller's role may not do this (auth.forbidden)",
     404: "No such object, or not the caller's (<what>.not_found, route.not_found)",
+    408: "The body did not arrive within UPLOAD_BODY_TIMEOUT_S; the connection is closed (request.timeout)",
     409: "The object's state forbids this (a stable conflict code, e.g. order.already_delivered)",
     413: "The body is over the size limit (request.too_large)",
     415: "The body is not of the media type the operation takes (media_type.unsupported)",
@@ -210,6 +215,8 @@ def _problem_statuses(handler: HTTPRouteHandler) -> list[int]:
         statuses.add(503)
     if params & {"data", "body"}:
         statuses |= {413, 415}
+    if handler.opt.get(STREAMED_BODY):
+        statuses |= {408, 413, 415}
     return sorted(statuses)
 
 

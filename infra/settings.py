@@ -31,6 +31,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_json_body_bytes: PositiveInt = 1_000_000
     max_photo_bytes: PositiveInt = 15_000_000
     max_photo_pixels: PositiveInt = 50_000_000
+    # The whole photo body must arrive within this many seconds of the handler asking for it; a total
+    # deadline (not an idle timeout), so a trickle of bytes cannot stretch it. 15 MB in 30 s is 4 Mbit/s.
+    # At most an hour: "inf" or a typo of zeros would switch the bound off without a word.
+    upload_body_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 30.0
     capture_session_ttl_s: PositiveInt = 12 * 3600
     capture_clock_skew_s: PositiveInt = 120
     # A photo may reach the server this long after its session expired (couriers on flaky networks
@@ -78,6 +82,7 @@ _ENV_FIELDS: dict[str, str] = {
     "DB_POOL_MAX": "db_pool_max",
     "MAX_PHOTO_BYTES": "max_photo_bytes",
     "MAX_PHOTO_PIXELS": "max_photo_pixels",
+    "UPLOAD_BODY_TIMEOUT_S": "upload_body_timeout_s",
     "CAPTURE_SESSION_TTL_S": "capture_session_ttl_s",
     "CAPTURE_CLOCK_SKEW_S": "capture_clock_skew_s",
     "CAPTURE_UPLOAD_GRACE_S": "capture_upload_grace_s",

@@ -6,12 +6,14 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, post
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
-from litestar.params import HeaderParameter, JSONBody, RawBody
+from litestar.params import HeaderParameter, JSONBody
 
 from courier_api.controllers.params import OrderId
 from courier_api.dependencies import Caller, Services
 from courier_api.errors import UnsupportedMediaType
+from courier_api.request_body import STREAMED_BODY, read_body
 from courier_api.schemas.capture import (
     CaptureSessionRequest,
     CaptureSessionView,
@@ -22,7 +24,7 @@ from courier_api.schemas.capture import (
 from courier_api.use_cases import capture, devices
 
 # Hard ceiling enforced by the server before reading the body (Content-Length, or while streaming);
-# MAX_PHOTO_BYTES may set a lower limit.
+# MAX_PHOTO_BYTES sets the lower limit a declared Content-Length is refused with before reading.
 UPLOAD_CEILING_BYTES = 25_000_000
 
 SessionHeader = Annotated[
@@ -57,7 +59,7 @@ IdempotencyHeader = Annotated[
 
 @dataclass
 class _JpegUploadOperation(Operation):
-    """The photo is the raw body, which Litestar cannot infer from `RawBody`: document it."""
+    """The photo is the raw body, which the handler reads itself (after its checks): document it."""
 
     def __post_init__(self) -> None:
         self.request_body = RequestBody(
@@ -97,12 +99,12 @@ class CourierController(Controller):
         "/v1/deliveries/{order_id:str}/photos",
         request_max_body_size=UPLOAD_CEILING_BYTES,
         operation_class=_JpegUploadOperation,
+        opt={STREAMED_BODY: True},
     )
     async def upload_photo(
         self,
         request: Request[Any, Any, Any],
         order_id: OrderId,
-        body: RawBody,
         session_id: SessionHeader,
         signature: SignatureHeader,
         idempotency_key: IdempotencyHeader,
@@ -114,15 +116,22 @@ class CourierController(Controller):
         201 for every verified attempt, accepted or rejected (retake within the session).
         4xx problem+json, nothing stored, for a body that is not an acceptable JPEG.
         """
+        # No body parameter: Litestar would read the body before any check. Everything the headers
+        # decide is answered first; only then is the body read, under a deadline.
+        declared = request.content_length
+        if declared is not None and declared > UPLOAD_CEILING_BYTES:
+            raise RequestEntityTooLarge  # as Litestar answers it while streaming
+        await services.intake.preflight(principal, order_id, session_id, declared, services.now())
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type != "image/jpeg":
             raise UnsupportedMediaType("send the photo as the raw body with Content-Type: image/jpeg")
+        body = await read_body(request, timeout_s=services.settings.upload_body_timeout_s)
         upload = capture.PhotoUpload(
             order_id=order_id,
             session_id=session_id,
             signature=signature,
             idempotency_key=idempotency_key,
-            body=bytes(body),
+            body=body,
         )
         result = await services.intake.submit_or_replay(principal, upload, services.now())
         return Response(result.view, status_code=result.status_code)

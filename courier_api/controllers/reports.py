@@ -8,10 +8,11 @@ from typing import Annotated
 from litestar import Controller, get
 from litestar.params import QueryParameter
 
-from courier_api.controllers.params import ID_PATTERN, MAX_ROW_ID
+from courier_api.controllers.params import MAX_ROW_ID
 from courier_api.dependencies import Caller, Services
 from courier_api.errors import InvalidInput
 from courier_api.schemas.claims import AuditEntry, IncidentReport
+from courier_api.schemas.common import ID_PATTERN
 from courier_api.use_cases import evidence, incidents
 
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
-from typing import Annotated
 
 from litestar import Controller, delete, get, post
-from litestar.params import JSONBody, PathParameter
+from litestar.params import JSONBody
 
-from courier_api.controllers.params import ID_PATTERN, OrderId
+from courier_api.controllers.params import ClaimId, CustomerId, OrderId
 from courier_api.dependencies import Caller, Services
 from courier_api.schemas.claims import (
     BarHistory,
@@ -20,9 +18,6 @@ from courier_api.schemas.claims import (
     OrderEvidence,
 )
 from courier_api.use_cases import bars, claims, evidence
-
-ClaimId = Annotated[uuid.UUID, PathParameter(description="Claim id")]
-CustomerId = Annotated[str, PathParameter(description="Customer id", pattern=ID_PATTERN, max_length=64)]
 
 
 class SupportController(Controller):
@@ -44,7 +39,7 @@ class SupportController(Controller):
                 claim_window=timedelta(days=services.settings.claim_window_days),
             )
 
-    @post("/claims/{claim_id:uuid}/decision", status_code=200)
+    @post("/claims/{claim_id:str}/decision", status_code=200)
     async def decide(
         self, claim_id: ClaimId, data: JSONBody[ClaimDecisionRequest], principal: Caller, services: Services
     ) -> ClaimView:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, get, post
-from litestar.params import PathParameter, QueryParameter
+from litestar.params import QueryParameter
 
-from courier_api.controllers.params import MAX_ROW_ID
+from courier_api.controllers.params import RowId
 from courier_api.dependencies import Caller, Services
 from courier_api.schemas.outbox import DeadLetters, OutboxEntryView
 from courier_api.use_cases import outbox
@@ -28,13 +28,13 @@ class SupportOutboxController(Controller):
         async with services.db.transaction() as uow:
             return await outbox.list_dead_letters(uow, principal, limit=limit)
 
-    @post("/{entry_id:int}/retry", status_code=200)
+    @post("/{entry_id:str}/retry", status_code=200)
     async def retry(
         self,
-        entry_id: Annotated[int, PathParameter(ge=1, le=MAX_ROW_ID, description="The outbox row id")],
+        entry_id: RowId,
         principal: Caller,
         services: Services,
     ) -> OutboxEntryView:
         """Put one dead letter back in the queue with a fresh attempt budget."""
         async with services.db.transaction() as uow:
-            return await outbox.retry_dead_letter(uow, principal, entry_id, now=services.now())
+            return await outbox.retry_dead_letter(uow, principal, int(entry_id), now=services.now())

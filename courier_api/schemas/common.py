@@ -6,7 +6,12 @@ from typing import Annotated
 
 import msgspec
 
-Identifier = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
+# An id, matched in full: `\A`/`\Z`, not `^`/`$`, whose `$` also matches before a trailing newline. Never
+# only dots: "." and ".." are path segments wherever an id lands in a URL or an object key. The one
+# definition: path parameters, query parameters, wire structs and the page forms all use it.
+ID_PATTERN = r"\A(?!\.+\Z)[A-Za-z0-9._:-]{1,64}\Z"
+ID_MAX_LENGTH = 64
+Identifier = Annotated[str, msgspec.Meta(min_length=1, max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)]
 CityCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$", description="City code such as MOW, SPB, KZN")]
 Kopecks = Annotated[int, msgspec.Meta(ge=0, le=10**13, description="Money in integer kopecks")]
 Latitude = Annotated[float, msgspec.Meta(ge=-90, le=90)]

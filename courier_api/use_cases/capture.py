@@ -228,6 +228,30 @@ class PhotoIntake:
         self._settings = settings
         self._limits = photo_limits(settings)
 
+    async def preflight(
+        self, principal: Principal, order_id: str, session_id: str, declared_bytes: int | None, now: datetime
+    ) -> None:
+        """Refuse from the headers alone, before the body is read: role, size, order and session ownership.
+
+        Only refusals that no replay could turn into an answer: a completed delivery or a revoked device
+        may still owe this very request (same key, same body) its stored answer, which needs the body,
+        so `submit` decides those.
+        """
+        principal.require("courier")
+        parsed_session = _parse_session_id(session_id)
+        if declared_bytes is not None and declared_bytes > self._settings.max_photo_bytes:
+            raise InvalidInput(
+                f"the photo exceeds {self._settings.max_photo_bytes} bytes", code="photo.too_many_bytes"
+            )
+        try:
+            async with self._db.read() as uow:  # a check only: no snapshot shared between its reads
+                await _capture_context(uow, principal, order_id, parsed_session, now, self._settings)
+        except Conflict:
+            return
+        except NotFound as missing:
+            if missing.what != "device":
+                raise
+
     async def submit(self, principal: Principal, upload: PhotoUpload, now: datetime) -> UploadResult:
         principal.require("courier")
         if not upload.body:

@@ -14,6 +14,7 @@ from litestar.response import Redirect
 
 from courier_api.auth import Principal
 from courier_api.errors import InvalidInput, NotAuthenticated
+from courier_api.schemas.common import ID_PATTERN
 from courier_api.services import AppServices
 from courier_api.use_cases import web_sessions
 from courier_api.use_cases.access import require_full_sign_in
@@ -36,7 +37,7 @@ from courier_api.web.security import (
 from infra.repositories import UnitOfWork
 
 T = TypeVar("T")
-_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+_ID = re.compile(ID_PATTERN)
 MAX_TOKEN_CHARS = 4096
 CONTINUE_PATH = f"{PENDING_PATH}/continue"
 

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Request, Response, get, post
-from litestar.params import PathParameter
 from litestar.response import Redirect
 
-from courier_api.controllers.params import ID_PATTERN, OrderId
+from courier_api.controllers.params import ClaimId, CustomerId, OrderId
 from courier_api.dependencies import Services
 from courier_api.errors import InvalidInput
 from courier_api.schemas.claims import BarRequest, ClaimDecisionRequest, OrderEvidence
@@ -29,10 +27,6 @@ from courier_api.web.base import (
 from courier_api.web.customer import LinkToken
 from courier_api.web.rendering import page
 from courier_api.web.security import origin_of
-
-ClaimId = Annotated[uuid.UUID, PathParameter(description="Claim id")]
-CustomerId = Annotated[str, PathParameter(pattern=ID_PATTERN, max_length=64)]
-
 
 # Whole kopecks, digits only: no sign, no decimal point, no exponent, no NaN, no thousands separators.
 # Fourteen digits hold the API's upper bound (10**13); anything longer is refused before it becomes a number.
@@ -84,7 +78,7 @@ class SupportPages(PageController):
             session=signed,
         )
 
-    @post("/claims/{claim_id:uuid}/decision", status_code=303)
+    @post("/claims/{claim_id:str}/decision", status_code=303)
     async def decide(
         self, request: Request[Any, Any, Any], claim_id: ClaimId, services: Services
     ) -> Redirect:

@@ -37,11 +37,17 @@ def test_settings_fail_fast_naming_the_variable() -> None:
         ("JWT_SECRET", "short"),
         ("GPS_RADIUS_M", "-5"),
         ("VERIFY_POOL", "gpu"),
+        ("UPLOAD_BODY_TIMEOUT_S", "0"),
+        ("UPLOAD_BODY_TIMEOUT_S", "soon"),
+        ("UPLOAD_BODY_TIMEOUT_S", "inf"),
+        ("UPLOAD_BODY_TIMEOUT_S", "nan"),
     ):
         with pytest.raises(ConfigError) as caught:
             load_settings(BASE_ENV | {variable: bad})
         assert caught.value.variable == variable
     assert load_settings(BASE_ENV | {"DB_POOL_MAX": "25"}).db_pool_max == 25
+    assert load_settings(BASE_ENV).upload_body_timeout_s == 30.0
+    assert load_settings(BASE_ENV | {"UPLOAD_BODY_TIMEOUT_S": "1.5"}).upload_body_timeout_s == 1.5
 
 
 def test_serve_refuses_to_start_without_its_settings() -> None:
