@@ -23,7 +23,7 @@ from courier_api.logging_setup import configure_logging
 from courier_api.notifications.worker import run_worker
 from courier_api.use_cases.maintenance import apply_retention, reconcile, run_maintenance_forever
 from infra.database import Database
-from infra.devstack import DevStack
+from infra.devstack import DEVSTACK_INSTALL_HINT, DevStack, missing_devstack_packages
 from infra.devstack.stack import create_database
 from infra.errors import ConfigError
 from infra.migrate import apply_migrations
@@ -174,6 +174,13 @@ def _token(role: Role, sub: str, ttl: int) -> int:
 
 
 def _dev(port: int) -> int:
+    missing = missing_devstack_packages()
+    if missing:
+        print(
+            f"courier-api dev needs the embedded dev stack ({', '.join(missing)} missing): {DEVSTACK_INSTALL_HINT}",
+            file=sys.stderr,
+        )
+        return 2
     configure_logging("INFO")
     stack = DevStack()
     signal.signal(signal.SIGTERM, _interrupt)

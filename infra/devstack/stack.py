@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import asyncpg
 
 from infra.devstack.postgres import EmbeddedPostgres
 from infra.devstack.s3 import DEV_ACCESS_KEY, DEV_SECRET_KEY, EmbeddedS3
+
+
+DEVSTACK_INSTALL_HINT = "pip install 'door-drop[devstack]' (scripts/run installs it)"
+
+
+def missing_devstack_packages() -> list[str]:
+    """The embedded stack's packages that are not installed (they are an extra, not a runtime need)."""
+    return [name for name in ("pgserver", "moto", "flask") if importlib.util.find_spec(name) is None]
 
 
 class DevStack:
