@@ -14,7 +14,8 @@ from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from courier_api.auth import Principal, TokenService
-from courier_api.controllers import ROUTE_HANDLERS
+from courier_api.context import Config
+from courier_api.controllers import JSON_HANDLERS
 from courier_api.dependencies import Services, provide_principal, provide_services
 from courier_api.logging_setup import request_id_middleware
 from courier_api.problem_mapping import EXCEPTION_HANDLERS, declare_problem_responses
@@ -25,6 +26,7 @@ from courier_api.use_cases.capture import PhotoIntake
 from courier_api.use_cases.photo_verifier import PhotoVerifier
 from courier_api.use_cases.policy_catalog import PolicyCatalog
 from courier_api.use_cases.rate_limits import Limit, RateLimiter
+from courier_api.web import web_handlers
 from infra.change_feed import ChangeFeed
 from infra.database import Database
 from infra.settings import Settings
@@ -64,7 +66,7 @@ def create_app(
                 link_ttl_s=settings.link_token_ttl_s,
             ),
             intake=PhotoIntake(
-                db=db, store=store, verifier=verifier, settings=settings, catalog=catalog, limiter=limiter
+                db=db, store=store, verifier=verifier, config=Config.from_settings(settings), catalog=catalog
             ),
             limits=limiter,
             clock=clock or (lambda: datetime.now(UTC)),
@@ -79,7 +81,8 @@ def create_app(
             await db.close()
 
     app = Litestar(
-        route_handlers=ROUTE_HANDLERS,
+        # The JSON API, then the HTML pages (customer, support, admin) and their stylesheet.
+        route_handlers=[*JSON_HANDLERS, *web_handlers()],
         lifespan=[lifespan],
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),

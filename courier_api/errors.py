@@ -1,4 +1,4 @@
-"""Domain errors raised by use cases. They have names, not HTTP statuses: `problems.py` maps them.
+"""Domain errors raised by use cases. They have names, not HTTP statuses: `problem_mapping.py` maps them.
 
 Error tree:
     DomainError
@@ -17,7 +17,9 @@ Error tree:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Literal
+
+from eligibility import Decision
 
 
 class DomainError(Exception):
@@ -62,10 +64,12 @@ class Conflict(DomainError):
 
 
 class NotEligible(DomainError):
-    def __init__(self, detail: str, *, reasons: list[dict[str, Any]], policy_version: int | None) -> None:
+    """Carries the decision itself; the HTTP edge words its reasons in the customer's locale."""
+
+    def __init__(self, detail: str, *, decision: Decision, locale: Literal["ru", "en"]) -> None:
         super().__init__(detail)
-        self.reasons = reasons
-        self.policy_version = policy_version
+        self.decision = decision
+        self.locale: Literal["ru", "en"] = locale
 
 
 class IdempotencyMismatch(DomainError):

@@ -6,6 +6,7 @@ import logging
 import re
 from typing import Any
 
+import msgspec
 from litestar import Litestar, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.handlers import HTTPRouteHandler
@@ -27,6 +28,7 @@ from courier_api.errors import (
     UnsupportedMediaType,
 )
 from courier_api.request_body import STREAMED_BODY
+from courier_api.schemas.eligibility import DecisionView
 from courier_api.schemas.problems import InvalidParam, Problem
 from infra.errors import DatabaseUnavailable, StorageUnavailable, UnstorableText
 from photo_pipeline.errors import InvalidPhoto
@@ -89,9 +91,10 @@ def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Re
             code = f"{what}.not_found"
         case Conflict(code=conflict_code) | InvalidInput(code=str() as conflict_code):
             code = conflict_code
-        case NotEligible(reasons=reasons, policy_version=version):
-            extra["reasons"] = reasons
-            extra["policy_version"] = version
+        case NotEligible(decision=decision, locale=locale):
+            view = DecisionView.of(decision, locale)
+            extra["reasons"] = [msgspec.to_builtins(reason) for reason in view.reasons]
+            extra["policy_version"] = decision.policy_version
         case RateLimited(retry_after_s=seconds) | TemporarilyUnavailable(retry_after_s=seconds):
             headers["Retry-After"] = str(seconds)
             extra["retry_after"] = seconds

@@ -13,9 +13,8 @@ from courier_api.controllers.reports import ReportsController
 from courier_api.controllers.service import ServiceOrdersController
 from courier_api.controllers.support import SupportController
 from courier_api.controllers.support_outbox import SupportOutboxController
-from courier_api.web import web_handlers
 
-ROUTE_HANDLERS: list[ControllerRouterHandler] = [
+JSON_HANDLERS: list[ControllerRouterHandler] = [
     HealthController,
     ServiceOrdersController,
     EligibilityController,
@@ -25,5 +24,4 @@ ROUTE_HANDLERS: list[ControllerRouterHandler] = [
     CustomerController,
     SupportController,
     ReportsController,
-    *web_handlers(),  # HTML pages (customer, support, admin) and their stylesheet
 ]

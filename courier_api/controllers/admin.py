@@ -24,16 +24,12 @@ class AdminPoliciesController(Controller):
         self, data: JSONBody[Policy], principal: Caller, services: Services
     ) -> PolicyVersionView:
         """Validate and store a new policy version (never edited or deleted)."""
-        async with services.db.transaction() as uow:
-            published = await policies.publish(uow, principal, data)
-        services.catalog.invalidate()  # committed: this process decides with it from the next request
-        return published
+        return await services.run(principal, policies.publish, data)
 
     @get("/")
     async def list_versions(self, principal: Caller, services: Services) -> list[PolicyVersionView]:
         """Every version with who created it and when."""
-        async with services.db.transaction() as uow:
-            return await policies.list_versions(uow, principal)
+        return await services.run(principal, policies.list_versions)
 
     @get("/in-force")
     async def in_force(
@@ -47,16 +43,11 @@ class AdminPoliciesController(Controller):
         """The version in force at `at`."""
         if at is not None and at.tzinfo is None:
             raise InvalidInput("`at` must carry a timezone, e.g. 2026-11-26T10:00:00Z", field="at")
-        moment = at or services.now()
-        async with services.db.transaction() as uow:
-            return await policies.in_force(uow, services.catalog, principal, moment)
+        return await services.run(principal, policies.in_force, at)
 
     @post("/what-if", status_code=200)
     async def what_if(
         self, data: JSONBody[WhatIfRequest], principal: Caller, services: Services
     ) -> WhatIfAnswer:
         """Per city, how many orders created in the range are eligible under the draft vs the policy then."""
-        async with services.db.transaction() as uow:
-            return await policies.what_if(
-                uow, services.catalog, principal, data.draft, data.created_from, data.created_to
-            )
+        return await services.run(principal, policies.what_if, data.draft, data.created_from, data.created_to)

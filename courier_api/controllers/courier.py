@@ -10,9 +10,9 @@ from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import HeaderParameter, JSONBody
 
-from courier_api.controllers.params import OrderId
 from courier_api.dependencies import Caller, Services
 from courier_api.errors import UnsupportedMediaType
+from courier_api.params import OrderId
 from courier_api.request_body import STREAMED_BODY, read_body
 from courier_api.schemas.capture import (
     CaptureSessionRequest,
@@ -81,19 +81,14 @@ class CourierController(Controller):
         self, data: JSONBody[DeviceEnrollment], principal: Caller, services: Services
     ) -> DeviceView:
         """Register the app's Ed25519 public key (base64 of 32 raw bytes) for this courier."""
-        async with services.db.transaction() as uow:
-            return await devices.enroll(uow, services.attestation, principal, data)
+        return await services.run(principal, devices.enroll, data)
 
     @post("/v1/deliveries/{order_id:str}/capture-sessions", status_code=201)
     async def open_session(
         self, order_id: OrderId, data: JSONBody[CaptureSessionRequest], principal: Caller, services: Services
     ) -> CaptureSessionView:
         """Open a capture session (may be done ahead, at route start) for an opted-in, eligible door drop."""
-        async with services.db.transaction() as uow:
-            await services.limits.check(uow, "session.courier", principal.sub, services.now())
-            return await capture.open_session(
-                uow, services.catalog, services.settings, principal, order_id, data.device_id, services.now()
-            )
+        return await services.run(principal, capture.open_session, order_id, data.device_id)
 
     @post(
         "/v1/deliveries/{order_id:str}/photos",
@@ -121,11 +116,14 @@ class CourierController(Controller):
         declared = request.content_length
         if declared is not None and declared > UPLOAD_CEILING_BYTES:
             raise RequestEntityTooLarge  # as Litestar answers it while streaming
-        await services.intake.preflight(principal, order_id, session_id, declared, services.now())
+        # One context for both halves of the upload (one `now`); the intake opens its own short
+        # transactions, so none is held while the body arrives or the photo is verified.
+        ctx = services.context(principal, services.now())
+        await services.intake.preflight(ctx, order_id, session_id, declared)
         media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type != "image/jpeg":
             raise UnsupportedMediaType("send the photo as the raw body with Content-Type: image/jpeg")
-        body = await read_body(request, timeout_s=services.settings.upload_body_timeout_s)
+        body = await read_body(request, timeout_s=services.config.upload_body_timeout_s)
         upload = capture.PhotoUpload(
             order_id=order_id,
             session_id=session_id,
@@ -133,5 +131,5 @@ class CourierController(Controller):
             idempotency_key=idempotency_key,
             body=body,
         )
-        result = await services.intake.submit_or_replay(principal, upload, services.now())
+        result = await services.intake.submit_or_replay(ctx, upload)
         return Response(result.view, status_code=result.status_code)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from litestar import Controller, get, post, put
 from litestar.params import JSONBody
 
-from courier_api.controllers.params import OrderId
 from courier_api.dependencies import Caller, Services
+from courier_api.params import OrderId
 from courier_api.schemas.eligibility import DecisionView, DoorDropChoice, DoorDropView, EligibilityCheck
 from courier_api.use_cases import eligibility
 
@@ -21,10 +21,7 @@ class EligibilityController(Controller):
         """Would this order be eligible for door drop now (or at `at`)? Stores nothing.
 
         Roles: service, customer."""
-        # Stores nothing; reads the database only when the in-memory policies and bars may be stale.
-        return await eligibility.check(
-            services.db, services.catalog, principal, data.order, data.at or services.now()
-        )
+        return await services.run_without_transaction(principal, eligibility.check, data.order, data.at)
 
     @get("/v1/orders/{order_id:str}/door-drop")
     async def state(self, order_id: OrderId, principal: Caller, services: Services) -> DoorDropView:
@@ -32,10 +29,7 @@ class EligibilityController(Controller):
 
         Roles: owning customer, assigned courier, support, service.
         """
-        async with services.db.transaction() as uow:
-            return await eligibility.door_drop_state(
-                uow, services.catalog, principal, order_id, services.now()
-            )
+        return await services.run(principal, eligibility.door_drop_state, order_id)
 
     @put("/v1/orders/{order_id:str}/door-drop")
     async def choose(
@@ -43,7 +37,4 @@ class EligibilityController(Controller):
     ) -> DoorDropView:
         """Opt in or out of door drop until the delivery is completed; opting in when not eligible is a 409
         `door_drop.not_eligible` listing every reason. Roles: owning customer, service."""
-        async with services.db.transaction() as uow:
-            return await eligibility.choose_door_drop(
-                uow, services.catalog, principal, order_id, data.enabled, services.now()
-            )
+        return await services.run(principal, eligibility.choose_door_drop, order_id, data.enabled)

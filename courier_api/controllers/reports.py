@@ -8,12 +8,12 @@ from typing import Annotated
 from litestar import Controller, get
 from litestar.params import QueryParameter
 
-from courier_api.controllers.params import MAX_ROW_ID
 from courier_api.dependencies import Caller, Services
 from courier_api.errors import InvalidInput
+from courier_api.params import MAX_ROW_ID
 from courier_api.schemas.claims import AuditEntry, IncidentReport
-from courier_api.schemas.common import ID_PATTERN
 from courier_api.use_cases import evidence, incidents
+from infra.documents import ID_PATTERN
 
 
 def _aware(value: datetime, name: str) -> datetime:
@@ -35,8 +35,9 @@ class ReportsController(Controller):
         end: Annotated[datetime, QueryParameter(name="to")],
     ) -> IncidentReport:
         """Per city and week: door drops, rejected attempts, claims, compensations, claims per 1,000 drops."""
-        async with services.db.transaction() as uow:
-            return await incidents.incident_report(uow, principal, _aware(start, "from"), _aware(end, "to"))
+        return await services.run(
+            principal, incidents.incident_report, _aware(start, "from"), _aware(end, "to")
+        )
 
     @get("/audit")
     async def audit(
@@ -49,7 +50,11 @@ class ReportsController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
     ) -> list[AuditEntry]:
         """Who viewed which evidence and when, newest first; page with beforeId."""
-        async with services.db.transaction() as uow:
-            return await evidence.audit_log(
-                uow, principal, order_id=order_id, actor_id=actor_id, before_id=before_id, limit=limit
-            )
+        return await services.run(
+            principal,
+            evidence.audit_log,
+            order_id=order_id,
+            actor_id=actor_id,
+            before_id=before_id,
+            limit=limit,
+        )

@@ -5,8 +5,8 @@ from __future__ import annotations
 from litestar import Controller, Response, get, put
 from litestar.params import JSONBody
 
-from courier_api.controllers.params import OrderId
 from courier_api.dependencies import Caller, Services
+from courier_api.params import OrderId
 from courier_api.schemas.orders import CourierAssignment, OrderSnapshot, OrderView
 from courier_api.use_cases import orders
 
@@ -20,8 +20,7 @@ class ServiceOrdersController(Controller):
         self, order_id: OrderId, data: JSONBody[OrderSnapshot], principal: Caller, services: Services
     ) -> Response[OrderView]:
         """Create (201) or replace (200) an order snapshot. Refused once the order was delivered."""
-        async with services.db.transaction() as uow:
-            view, created = await orders.upsert_order(uow, principal, order_id, data)
+        view, created = await services.run(principal, orders.upsert_order, order_id, data)
         return Response(view, status_code=201 if created else 200)
 
     @put("/{order_id:str}/courier")
@@ -29,11 +28,9 @@ class ServiceOrdersController(Controller):
         self, order_id: OrderId, data: JSONBody[CourierAssignment], principal: Caller, services: Services
     ) -> OrderView:
         """Assign (or reassign) the courier who delivers the order."""
-        async with services.db.transaction() as uow:
-            return await orders.assign_courier(uow, principal, order_id, data)
+        return await services.run(principal, orders.assign_courier, order_id, data)
 
     @get("/{order_id:str}")
     async def read(self, order_id: OrderId, principal: Caller, services: Services) -> OrderView:
         """The order as stored, for service, support and admin."""
-        async with services.db.transaction() as uow:
-            return await orders.read_order(uow, principal, order_id)
+        return await services.run(principal, orders.read_order, order_id)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from litestar import Controller, delete, get, post
 from litestar.params import JSONBody
 
-from courier_api.controllers.params import ClaimId, CustomerId, OrderId
 from courier_api.dependencies import Caller, Services
+from courier_api.params import ClaimId, CustomerId, OrderId
 from courier_api.schemas.claims import (
     BarHistory,
     BarRequest,
@@ -28,45 +26,28 @@ class SupportController(Controller):
     async def order_evidence(self, order_id: OrderId, principal: Caller, services: Services) -> OrderEvidence:
         """Every attempt with every check, the original (short-lived URL) re-verified against its SHA-256,
         capture time and place, device, session, policy version, claims. Each read is audited."""
-        async with services.db.transaction() as uow:
-            return await evidence.order_evidence(
-                uow,
-                services.store,
-                principal,
-                order_id,
-                now=services.now(),
-                url_ttl_s=services.settings.photo_url_ttl_s,
-                claim_window=timedelta(days=services.settings.claim_window_days),
-            )
+        return await services.run(principal, evidence.order_evidence, order_id)
 
     @post("/claims/{claim_id:str}/decision", status_code=200)
     async def decide(
         self, claim_id: ClaimId, data: JSONBody[ClaimDecisionRequest], principal: Caller, services: Services
     ) -> ClaimView:
         """Compensate (up to the order value) or reject, with a reason. Final; the customer is notified."""
-        async with services.db.transaction() as uow:
-            return await claims.decide_claim(uow, principal, claim_id, data, now=services.now())
+        return await services.run(principal, claims.decide_claim, claim_id, data)
 
     @post("/customers/{customer_id:str}/door-drop-bar", status_code=201)
     async def bar(
         self, customer_id: CustomerId, data: JSONBody[BarRequest], principal: Caller, services: Services
     ) -> BarView:
         """Bar a customer from door drops after confirmed fraud (eligibility rule customer_barred)."""
-        async with services.db.transaction() as uow:
-            barred = await bars.bar_customer(uow, principal, customer_id, data.reason)
-        services.catalog.invalidate()  # committed: this process decides with it from the next request
-        return barred
+        return await services.run(principal, bars.bar_customer, customer_id, data.reason)
 
     @delete("/customers/{customer_id:str}/door-drop-bar", status_code=200)
     async def lift(self, customer_id: CustomerId, principal: Caller, services: Services) -> BarView:
         """Lift the active bar; the history is kept."""
-        async with services.db.transaction() as uow:
-            lifted = await bars.lift_bar(uow, principal, customer_id)
-        services.catalog.invalidate()
-        return lifted
+        return await services.run(principal, bars.lift_bar, customer_id)
 
     @get("/customers/{customer_id:str}/door-drop-bar")
     async def bar_history(self, customer_id: CustomerId, principal: Caller, services: Services) -> BarHistory:
         """Whether the customer is barred now, and every bar with who set and lifted it."""
-        async with services.db.transaction() as uow:
-            return await bars.bar_history(uow, principal, customer_id)
+        return await services.run(principal, bars.bar_history, customer_id)

@@ -7,8 +7,8 @@ from typing import Annotated
 from litestar import Controller, get, post
 from litestar.params import QueryParameter
 
-from courier_api.controllers.params import RowId
 from courier_api.dependencies import Caller, Services
+from courier_api.params import RowId
 from courier_api.schemas.outbox import DeadLetters, OutboxEntryView
 from courier_api.use_cases import outbox
 
@@ -25,8 +25,7 @@ class SupportOutboxController(Controller):
         limit: Annotated[int, QueryParameter(ge=1, le=500, description="Most rows to return")] = 100,
     ) -> DeadLetters:
         """Notifications the worker gave up on, newest first, with counts per status."""
-        async with services.db.transaction() as uow:
-            return await outbox.list_dead_letters(uow, principal, limit=limit)
+        return await services.run(principal, outbox.list_dead_letters, limit=limit)
 
     @post("/{entry_id:str}/retry", status_code=200)
     async def retry(
@@ -36,5 +35,4 @@ class SupportOutboxController(Controller):
         services: Services,
     ) -> OutboxEntryView:
         """Put one dead letter back in the queue with a fresh attempt budget."""
-        async with services.db.transaction() as uow:
-            return await outbox.retry_dead_letter(uow, principal, int(entry_id), now=services.now())
+        return await services.run(principal, outbox.retry_dead_letter, int(entry_id))

@@ -15,6 +15,8 @@ from urllib.parse import quote
 
 import msgspec
 
+from courier_api.formats import rubles
+
 Locale = str
 SUPPORTED_LOCALES: tuple[Locale, ...] = ("ru", "en")
 DEFAULT_LOCALE: Locale = "ru"
@@ -64,8 +66,7 @@ def render(
     if link_token:
         fields["link"] += f"?token={quote(link_token, safe='')}"
     if "amountKopecks" in fields:
-        kopecks = int(fields["amountKopecks"])
-        fields["amountRub"] = f"{kopecks // 100}.{kopecks % 100:02d}"
+        fields["amountRub"] = rubles(int(fields["amountKopecks"]))
     subject, body = template(locale if locale in SUPPORTED_LOCALES else DEFAULT_LOCALE, fields)
     try:
         subject, body = subject.format_map(fields), body.format_map(fields)

@@ -18,7 +18,6 @@ import uuid
 from collections.abc import Callable, Mapping
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import msgspec
 
@@ -191,8 +190,8 @@ class OutboxWorker:
         return _Sent()
 
     def _notification(self, entry: OutboxEntry, order: OrderRecord) -> Notification:
-        customer: dict[str, Any] = order.snapshot.get("customer") or {}
-        locale = str(customer.get("locale") or "ru")
+        customer = order.snapshot.customer
+        locale = customer.locale
         # The link signs the customer in on this order's page only, view-only, for LINK_TOKEN_TTL_S from
         # the send; opening a claim needs a full sign-in (see courier_api/web/session.py).
         link_token = self._tokens.mint_order_link(
@@ -209,8 +208,8 @@ class OutboxWorker:
             order_id=order.order_id,
             customer_id=order.customer_id,
             locale=locale,
-            email=customer.get("email") or None,
-            phone=customer.get("phone") or None,
+            email=customer.email or None,
+            phone=customer.phone or None,
             subject=text.subject,
             body=text.body,
             link=text.link,

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from courier_api.schemas.common import WireStruct
+from infra.documents import WireStruct
 
 Platform = Literal["android", "ios"]
 

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from courier_api.schemas.capture import CheckView
-from courier_api.schemas.common import WireStruct
+from infra.documents import WireStruct
 
 ClaimKind = Literal["not_received", "wrong_door", "damaged"]
 Decision = Literal["compensate", "reject"]

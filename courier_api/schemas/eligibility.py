@@ -7,9 +7,8 @@ from typing import Annotated
 
 import msgspec
 
-from courier_api.schemas.common import WireStruct
-from courier_api.schemas.orders import OrderSnapshot
-from eligibility import Policy
+from eligibility import Decision, Policy, Reason
+from infra.documents import Locale, OrderSnapshot, WireStruct
 
 
 class ReasonView(WireStruct):
@@ -22,12 +21,35 @@ class ReasonView(WireStruct):
     limit: int | None = None
     actual: int | None = None
 
+    @classmethod
+    def of(cls, reason: Reason, locale: Locale) -> ReasonView:
+        """The reason in the customer's language, with both texts for the apps."""
+        return cls(
+            code=reason.code,
+            message=reason.message_ru if locale == "ru" else reason.message_en,
+            messages={"ru": reason.message_ru, "en": reason.message_en},
+            sku=reason.sku,
+            category=reason.category,
+            attribute=reason.attribute,
+            limit=reason.limit,
+            actual=reason.actual,
+        )
+
 
 class DecisionView(WireStruct):
     eligible: bool
     reasons: list[ReasonView]
     policy_version: int | None
     evaluated_at: datetime
+
+    @classmethod
+    def of(cls, decision: Decision, locale: Locale) -> DecisionView:
+        return cls(
+            eligible=decision.eligible,
+            reasons=[ReasonView.of(reason, locale) for reason in decision.reasons],
+            policy_version=decision.policy_version,
+            evaluated_at=decision.evaluated_at,
+        )
 
 
 class EligibilityCheck(WireStruct):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from courier_api.schemas.common import WireStruct
+from infra.documents import WireStruct
 
 
 class OutboxEntryView(WireStruct):

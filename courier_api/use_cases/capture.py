@@ -17,7 +17,7 @@ import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -25,6 +25,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from courier_api.auth import Principal
+from courier_api.context import Config, RequestContext
 from courier_api.errors import Conflict, IdempotencyMismatch, InvalidInput, NotEligible, NotFound
 from courier_api.notifications.texts import DOOR_DROP_COMPLETED
 from courier_api.schemas.capture import (
@@ -34,21 +35,18 @@ from courier_api.schemas.capture import (
     DeliveryState,
     PhotoAttemptView,
 )
-from courier_api.schemas.orders import OrderSnapshot
 from courier_api.use_cases.access import order_for
-from courier_api.use_cases.eligibility import decision_view, order_facts
+from courier_api.use_cases.eligibility import order_facts
 from courier_api.use_cases.photo_verifier import PhotoVerifier
 from courier_api.use_cases.policy_catalog import PolicyCatalog
-from courier_api.use_cases.rate_limits import RateLimiter
 from eligibility import Decision, decide
 from infra.database import Database
 from infra.errors import ConflictingWrite
 from infra.repositories import UnitOfWork
 from infra.repositories.capture import HASH_BANDS, NewAttempt
 from infra.repositories.orders import OrderRecord
-from infra.settings import Settings
 from infra.storage import ObjectStore
-from photo_pipeline import DETAIL_DUPLICATE_MAX_BITS, Check, Expectations, PhotoLimits, Verdict, hamming_bytes
+from photo_pipeline import DETAIL_DUPLICATE_MAX_BITS, Check, Expectations, Verdict, hamming_bytes
 
 BARCODE_FORMATS = ["Code128", "QRCode", "DataMatrix"]
 # Coarse-hash distance (of 64 bits) for duplicate candidates; the detailed hash confirms them.
@@ -56,35 +54,18 @@ DUPLICATE_MAX_DISTANCE = HASH_BANDS - 1
 _SIGNATURE_BYTES = 64
 
 
-def photo_limits(settings: Settings) -> PhotoLimits:
-    return PhotoLimits(
-        max_bytes=settings.max_photo_bytes,
-        max_pixels=settings.max_photo_pixels,
-        clock_skew_s=settings.capture_clock_skew_s,
-        gps_radius_m=settings.gps_radius_m,
-        label_min_share=settings.label_min_share,
-        label_max_share=settings.label_max_share,
-    )
-
-
-async def open_session(
-    uow: UnitOfWork,
-    catalog: PolicyCatalog,
-    settings: Settings,
-    principal: Principal,
-    order_id: str,
-    device_id: uuid.UUID,
-    now: datetime,
-) -> CaptureSessionView:
+async def open_session(ctx: RequestContext, order_id: str, device_id: uuid.UUID) -> CaptureSessionView:
     """Open a capture session for a door drop that is opted in and eligible now."""
+    uow, principal, now, limits = ctx.uow, ctx.principal, ctx.now, ctx.config.photo
+    await ctx.count("session.courier", principal.sub)
     order = await order_for(uow, principal, order_id, roles=("courier",))
     if order.status != "pending":
         raise Conflict("the delivery is already completed", code="delivery.already_completed")
     device = await uow.devices.get(device_id)
     if device is None or device.courier_id != principal.sub or device.revoked_at is not None:
         raise NotFound("device")
-    decision = await require_door_drop_active(uow, catalog, order, now)
-    expires_at = now + timedelta(seconds=settings.capture_session_ttl_s)
+    decision = await require_door_drop_active(uow, ctx.catalog, order, now)
+    expires_at = now + ctx.config.capture_session_ttl
     session = await uow.sessions.open(
         order_id=order_id,
         courier_id=principal.sub,
@@ -94,7 +75,7 @@ async def open_session(
         expires_at=expires_at,
         policy_version=decision.policy_version,
     )
-    skew = timedelta(seconds=settings.capture_clock_skew_s)
+    skew = ctx.config.capture_clock_skew
     return CaptureSessionView(
         session_id=session.session_id,
         nonce=session.nonce,
@@ -103,10 +84,10 @@ async def open_session(
             exif_image_unique_id=session.nonce,
             label_code=order.label_code,
             barcode_formats=BARCODE_FORMATS,
-            label_min_share=settings.label_min_share,
-            label_max_share=settings.label_max_share,
-            gps_radius_m=settings.gps_radius_m,
-            max_bytes=settings.max_photo_bytes,
+            label_min_share=limits.label_min_share,
+            label_max_share=limits.label_max_share,
+            gps_radius_m=limits.gps_radius_m,
+            max_bytes=limits.max_bytes,
             capture_not_before=session.opened_at - skew,
             capture_not_after=session.expires_at,
         ),
@@ -132,14 +113,12 @@ async def require_door_drop_active(
     versions, barred = await read(uow, order.customer_id)
     if barred:
         raise not_active
-    snapshot = msgspec.convert(order.snapshot, OrderSnapshot)
-    decision = decide(order_facts(snapshot, customer_barred=False), versions, now)
+    decision = decide(order_facts(order.snapshot, customer_barred=False), versions, now)
     if not decision.eligible:
-        view = decision_view(decision, snapshot.customer.locale)
         raise NotEligible(
             "door drop is no longer available for this order: hand the parcel over in person",
-            reasons=[msgspec.to_builtins(r) for r in view.reasons],
-            policy_version=decision.policy_version,
+            decision=decision,
+            locale=order.snapshot.customer.locale,
         )
     return decision
 
@@ -216,20 +195,18 @@ class PhotoIntake:
         db: Database,
         store: ObjectStore,
         verifier: PhotoVerifier,
-        settings: Settings,
+        config: Config,
         catalog: PolicyCatalog,
-        limiter: RateLimiter | None = None,
     ) -> None:
-        self._limiter = limiter or RateLimiter()
         self._catalog = catalog
         self._db = db
         self._store = store
         self._verifier = verifier
-        self._settings = settings
-        self._limits = photo_limits(settings)
+        self._config = config
+        self._limits = config.photo
 
     async def preflight(
-        self, principal: Principal, order_id: str, session_id: str, declared_bytes: int | None, now: datetime
+        self, ctx: RequestContext, order_id: str, session_id: str, declared_bytes: int | None
     ) -> None:
         """Refuse from the headers alone, before the body is read: role, size, order and session ownership.
 
@@ -237,28 +214,30 @@ class PhotoIntake:
         may still owe this very request (same key, same body) its stored answer, which needs the body,
         so `submit` decides those.
         """
+        principal = ctx.principal
         principal.require("courier")
         parsed_session = _parse_session_id(session_id)
-        if declared_bytes is not None and declared_bytes > self._settings.max_photo_bytes:
+        if declared_bytes is not None and declared_bytes > self._limits.max_bytes:
             raise InvalidInput(
-                f"the photo exceeds {self._settings.max_photo_bytes} bytes", code="photo.too_many_bytes"
+                f"the photo exceeds {self._limits.max_bytes} bytes", code="photo.too_many_bytes"
             )
         try:
             async with self._db.read() as uow:  # a check only: no snapshot shared between its reads
-                await _capture_context(uow, principal, order_id, parsed_session, now, self._settings)
+                await _capture_context(uow, principal, order_id, parsed_session, ctx.now, self._config)
         except Conflict:
             return
         except NotFound as missing:
             if missing.what != "device":
                 raise
 
-    async def submit(self, principal: Principal, upload: PhotoUpload, now: datetime) -> UploadResult:
+    async def submit(self, ctx: RequestContext, upload: PhotoUpload) -> UploadResult:
+        principal, now = ctx.principal, ctx.now
         principal.require("courier")
         if not upload.body:
             raise InvalidInput("the request body is empty: send the JPEG bytes", code="photo.empty")
-        if len(upload.body) > self._settings.max_photo_bytes:
+        if len(upload.body) > self._limits.max_bytes:
             raise InvalidInput(
-                f"the photo exceeds {self._settings.max_photo_bytes} bytes", code="photo.too_many_bytes"
+                f"the photo exceeds {self._limits.max_bytes} bytes", code="photo.too_many_bytes"
             )
         session_id = _parse_session_id(upload.session_id)
         body_sha256 = hashlib.sha256(upload.body).hexdigest()
@@ -271,12 +250,12 @@ class PhotoIntake:
             replay = await _replay(uow, actor, upload.idempotency_key, request_hash)
             if replay is not None:
                 return replay
-            await self._limiter.check(uow, "upload.courier", principal.sub, now)
+            await ctx.limiter.check(uow, "upload.courier", principal.sub, now)
         async with self._db.transaction() as uow:
-            context = await _capture_context(uow, principal, upload.order_id, session_id, now, self._settings)
+            context = await _capture_context(uow, principal, upload.order_id, session_id, now, self._config)
             # Early refusal, before paying for verification; `_record` decides again, authoritatively.
             await require_door_drop_active(uow, self._catalog, context.order, now)
-            await self._limiter.check(uow, "upload.device", str(context.device_id), now)
+            await ctx.limiter.check(uow, "upload.device", str(context.device_id), now)
 
         verdict = await self._verifier.verify(
             upload.body, context.expectations, self._limits, sha256=body_sha256
@@ -425,12 +404,11 @@ class PhotoIntake:
                 with contextlib.suppress(Exception):  # best effort; reconcile removes what stays
                     await self._store.delete(key)
 
-    async def submit_or_replay(
-        self, principal: Principal, upload: PhotoUpload, now: datetime
-    ) -> UploadResult:
+    async def submit_or_replay(self, ctx: RequestContext, upload: PhotoUpload) -> UploadResult:
         """Submit; when this very request (same key, same body) won a race elsewhere, answer its answer."""
+        principal = ctx.principal
         try:
-            return await self.submit(principal, upload, now)
+            return await self.submit(ctx, upload)
         except _Replayed as replayed:
             return replayed.result
         except Conflict as conflict:
@@ -473,7 +451,7 @@ async def _capture_context(
     order_id: str,
     session_id: uuid.UUID,
     now: datetime,
-    settings: Settings,
+    config: Config,
 ) -> CaptureContext:
     order = await order_for(uow, principal, order_id, roles=("courier",))
     session = await uow.sessions.get(session_id)
@@ -481,7 +459,7 @@ async def _capture_context(
         raise NotFound("capture_session")
     if order.status != "pending" or session.completed_at is not None:
         raise Conflict("the delivery is already completed", code="delivery.already_completed")
-    if now > session.expires_at + timedelta(seconds=settings.capture_upload_grace_s):
+    if now > session.expires_at + config.capture_upload_grace:
         raise Conflict(
             "the capture session expired: open a new session and take the photo again",
             code="capture_session.expired",
@@ -489,7 +467,7 @@ async def _capture_context(
     device = await uow.devices.get(session.device_id)
     if device is None or device.revoked_at is not None:
         raise NotFound("device")
-    snapshot = msgspec.convert(order.snapshot, OrderSnapshot)
+    snapshot = order.snapshot
     return CaptureContext(
         order=order,
         session_id=session.session_id,

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import msgspec
 
-from courier_api.auth import Principal
+from courier_api.context import RequestContext
 from courier_api.errors import Conflict, InvalidInput, NotFound
 from courier_api.request_context import request_id_var
 from courier_api.schemas.claims import (
@@ -16,50 +16,34 @@ from courier_api.schemas.claims import (
     ClaimView,
     CustomerDelivery,
 )
-from courier_api.schemas.orders import OrderSnapshot
 from courier_api.use_cases.access import order_for, require_full_sign_in
 from infra.errors import ConflictingWrite
 from infra.repositories import UnitOfWork
 from infra.repositories.claims import ClaimRecord
 from infra.repositories.orders import OrderRecord
-from infra.storage import ObjectStore
 
 
 def claim_view(claim: ClaimRecord) -> ClaimView:
-    return ClaimView(
-        claim_id=claim.claim_id,
-        order_id=claim.order_id,
-        kind=claim.kind,
-        comment=claim.comment,
-        status=claim.status,
-        created_at=claim.created_at,
-        decision=claim.decision,
-        amount_kopecks=claim.amount_kopecks,
-        reason=claim.reason,
-        decided_by=claim.decided_by,
-        decided_at=claim.decided_at,
-    )
+    return msgspec.convert(claim, ClaimView, from_attributes=True)
 
 
-async def customer_delivery(
-    uow: UnitOfWork,
-    store: ObjectStore,
-    principal: Principal,
-    order_id: str,
-    *,
-    now: datetime,
-    url_ttl_s: int,
-    claim_window: timedelta,
-) -> CustomerDelivery:
+async def customer_delivery(ctx: RequestContext, order_id: str) -> CustomerDelivery:
     """Status, when and by whom it was left, and a short-lived URL of the customer copy."""
-    order = await order_for(uow, principal, order_id, roles=("customer",))
+    order = await order_for(ctx.uow, ctx.principal, order_id, roles=("customer",))
+    return await delivery_of(ctx, order)
+
+
+async def delivery_of(ctx: RequestContext, order: OrderRecord) -> CustomerDelivery:
+    """`customer_delivery` for an order the caller already loaded (and may see)."""
+    uow, principal, order_id = ctx.uow, ctx.principal, order.order_id
+    url_ttl_s = ctx.config.photo_url_ttl_s
     claims = [claim_view(claim) for claim in await uow.claims.for_order(order_id)]
     photo_url = expires_at = deadline = None
     if order.accepted_photo_id is not None:
         attempt = await uow.attempts.get(order.accepted_photo_id)
         if attempt is not None and attempt.customer_copy_key and attempt.deleted_at is None:
-            photo_url = store.presigned_get_url(attempt.customer_copy_key, ttl_s=url_ttl_s)
-            expires_at = now + timedelta(seconds=url_ttl_s)
+            photo_url = ctx.store.presigned_get_url(attempt.customer_copy_key, ttl_s=url_ttl_s)
+            expires_at = ctx.now + timedelta(seconds=url_ttl_s)
             await uow.audit.record(
                 actor_role=principal.role,
                 actor_id=principal.sub,
@@ -68,7 +52,7 @@ async def customer_delivery(
                 photo_id=attempt.photo_id,
                 request_id=request_id_var.get(),
             )
-    deadline = claim_deadline(order, claim_window)
+    deadline = claim_deadline(order, ctx.config.claim_window)
     return CustomerDelivery(
         order_id=order.order_id,
         status=order.status,
@@ -99,17 +83,11 @@ async def _notice_still_due(uow: UnitOfWork, order: OrderRecord) -> bool:
     return await uow.outbox.still_being_delivered(order.accepted_photo_id)
 
 
-async def open_claim(
-    uow: UnitOfWork,
-    principal: Principal,
-    order_id: str,
-    request: ClaimRequest,
-    *,
-    now: datetime,
-    claim_window: timedelta,
-) -> ClaimView:
+async def open_claim(ctx: RequestContext, order_id: str, request: ClaimRequest) -> ClaimView:
     """'It is not there': open a claim within the window after the drop; one open claim per order."""
+    uow, principal, now, claim_window = ctx.uow, ctx.principal, ctx.now, ctx.config.claim_window
     require_full_sign_in(principal)
+    await ctx.count("claim", principal.sub)
     order = await order_for(uow, principal, order_id, roles=("customer",), for_update=True)
     deadline = claim_deadline(order, claim_window)
     if order.status != "left_at_door" or deadline is None:
@@ -146,15 +124,9 @@ async def open_claim(
     return claim_view(claim)
 
 
-async def decide_claim(
-    uow: UnitOfWork,
-    principal: Principal,
-    claim_id: uuid.UUID,
-    request: ClaimDecisionRequest,
-    *,
-    now: datetime,
-) -> ClaimView:
+async def decide_claim(ctx: RequestContext, claim_id: uuid.UUID, request: ClaimDecisionRequest) -> ClaimView:
     """Support's final decision: compensate (up to what remains of the order value) or reject, with a reason."""
+    uow, principal = ctx.uow, ctx.principal
     principal.require("support")
     found = await uow.claims.get(claim_id)
     if found is None:
@@ -176,7 +148,7 @@ async def decide_claim(
             )
         left = await compensation_left(uow, order)
         if amount > left:
-            value = order_value(order.snapshot)
+            value = order_value(order)
             raise InvalidInput(
                 f"compensation may not exceed what remains of the order value: {left} of {value} kopecks",
                 field="amountKopecks",
@@ -192,7 +164,7 @@ async def decide_claim(
         amount_kopecks=amount,
         reason=request.reason,
         decided_by=principal.sub,
-        at=now,
+        at=ctx.now,
     )
     if decided is None:
         raise Conflict("the claim was already decided; decisions are final", code="claim.already_decided")
@@ -211,9 +183,8 @@ async def decide_claim(
 
 async def compensation_left(uow: UnitOfWork, order: OrderRecord) -> int:
     """The order value not yet paid out over all the order's claims: the most a new payout may be."""
-    return max(0, order_value(order.snapshot) - await uow.claims.compensated_kopecks(order.order_id))
+    return max(0, order_value(order) - await uow.claims.compensated_kopecks(order.order_id))
 
 
-def order_value(snapshot: dict[str, object]) -> int:
-    order = msgspec.convert(snapshot, OrderSnapshot)
-    return sum(item.unit_price_kopecks * item.quantity for item in order.items)
+def order_value(order: OrderRecord) -> int:
+    return sum(item.unit_price_kopecks * item.quantity for item in order.snapshot.items)

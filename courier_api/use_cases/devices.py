@@ -5,11 +5,10 @@ from __future__ import annotations
 import base64
 import binascii
 
-from courier_api.auth import Principal
+from courier_api.context import RequestContext
 from courier_api.errors import InvalidInput
 from courier_api.schemas.capture import DeviceEnrollment, DeviceView
-from courier_api.use_cases.attestation import AttestationRefused, DeviceAttestation
-from infra.repositories import UnitOfWork
+from courier_api.use_cases.attestation import AttestationRefused
 
 ED25519_KEY_BYTES = 32
 
@@ -28,17 +27,18 @@ def decode_public_key(text: str) -> bytes:
     return raw
 
 
-async def enroll(
-    uow: UnitOfWork, attestation: DeviceAttestation, principal: Principal, request: DeviceEnrollment
-) -> DeviceView:
+async def enroll(ctx: RequestContext, request: DeviceEnrollment) -> DeviceView:
     """Register a courier's device key, after the platform vouches for it when that is required."""
+    principal = ctx.principal
     principal.require("courier")
     key = decode_public_key(request.public_key)
     try:
-        await attestation.verify(platform=request.platform, public_key=key, attestation=request.attestation)
+        await ctx.attestation.verify(
+            platform=request.platform, public_key=key, attestation=request.attestation
+        )
     except AttestationRefused as exc:
         raise InvalidInput(
             str(exc) or "attestation refused", field="attestation", code="device.attestation_refused"
         ) from exc
-    device = await uow.devices.enroll(courier_id=principal.sub, public_key=key, platform=request.platform)
+    device = await ctx.uow.devices.enroll(courier_id=principal.sub, public_key=key, platform=request.platform)
     return DeviceView(device_id=device.device_id, platform=request.platform, enrolled_at=device.enrolled_at)

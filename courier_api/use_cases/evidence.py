@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import msgspec
 
-from courier_api.auth import Principal
+from courier_api.context import RequestContext
+from courier_api.formats import map_url
 from courier_api.request_context import request_id_var
 from courier_api.schemas.capture import CheckView
 from courier_api.schemas.claims import (
@@ -16,33 +17,24 @@ from courier_api.schemas.claims import (
     OrderEvidence,
     StoredEvidence,
 )
-from courier_api.schemas.orders import OrderSnapshot
 from courier_api.use_cases.access import order_for
 from courier_api.use_cases.claims import claim_deadline, claim_view
-from infra.repositories import UnitOfWork
 from infra.repositories.capture import AttemptRecord
+from infra.repositories.orders import OrderRecord
 from infra.storage import ObjectStore
 
 
-def _map_url(lat: float | None, lon: float | None) -> str | None:
-    if lat is None or lon is None:
-        return None
-    return f"https://www.openstreetmap.org/?mlat={lat:.6f}&mlon={lon:.6f}#map=19/{lat:.6f}/{lon:.6f}"
-
-
-async def order_evidence(
-    uow: UnitOfWork,
-    store: ObjectStore,
-    principal: Principal,
-    order_id: str,
-    *,
-    now: datetime,
-    url_ttl_s: int,
-    claim_window: timedelta,
-) -> OrderEvidence:
+async def order_evidence(ctx: RequestContext, order_id: str) -> OrderEvidence:
     """Every attempt with every check, the accepted original re-verified, the claims and the decision."""
-    order = await order_for(uow, principal, order_id, roles=("support",))
-    snapshot = msgspec.convert(order.snapshot, OrderSnapshot)
+    order = await order_for(ctx.uow, ctx.principal, order_id, roles=("support",))
+    return await evidence_of(ctx, order)
+
+
+async def evidence_of(ctx: RequestContext, order: OrderRecord) -> OrderEvidence:
+    """`order_evidence` for an order the caller already loaded (and may see); audited the same."""
+    uow, principal, store, order_id = ctx.uow, ctx.principal, ctx.store, order.order_id
+    url_ttl_s = ctx.config.photo_url_ttl_s
+    snapshot = order.snapshot
     attempts = await uow.attempts.for_order(order_id)
     request_id = request_id_var.get()
     await uow.audit.record(
@@ -77,7 +69,7 @@ async def order_evidence(
             stored_object_matches=await store.hash_stored(accepted.original_key) == accepted.sha256,
             original_url=original,
             customer_copy_url=next(v.customer_copy_url for v in views if v.photo_id == accepted.photo_id),
-            map_url=_map_url(accepted.lat, accepted.lon),
+            map_url=map_url(accepted.lat, accepted.lon),
         )
     decision = await uow.decisions.latest(order_id)
     sessions = sorted({a.session_id for a in attempts}, key=str)
@@ -112,10 +104,10 @@ async def order_evidence(
         accepted=stored,
         attempts=views,
         claims=[claim_view(claim) for claim in await uow.claims.for_order(order_id)],
-        urls_expire_at=now + timedelta(seconds=url_ttl_s),
+        urls_expire_at=ctx.now + timedelta(seconds=url_ttl_s),
         captured_at=order.captured_at,
         customer_notified_at=order.customer_notified_at,
-        claim_deadline=claim_deadline(order, claim_window),
+        claim_deadline=claim_deadline(order, ctx.config.claim_window),
     )
 
 
@@ -150,8 +142,7 @@ def _attempt_view(
 
 
 async def audit_log(
-    uow: UnitOfWork,
-    principal: Principal,
+    ctx: RequestContext,
     *,
     order_id: str | None,
     actor_id: str | None,
@@ -159,6 +150,6 @@ async def audit_log(
     limit: int,
 ) -> list[AuditEntry]:
     """Who viewed which evidence, newest first (admins only)."""
-    principal.require("admin")
-    rows = await uow.audit.search(order_id=order_id, actor_id=actor_id, before_id=before_id, limit=limit)
+    ctx.principal.require("admin")
+    rows = await ctx.uow.audit.search(order_id=order_id, actor_id=actor_id, before_id=before_id, limit=limit)
     return [msgspec.convert(row, AuditEntry, from_attributes=True) for row in rows]

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from courier_api.auth import Principal
+from courier_api.context import RequestContext
 from courier_api.errors import InvalidInput
 from courier_api.schemas.claims import CityTotals, IncidentReport, IncidentRow
-from infra.repositories import UnitOfWork
 
 _MAX_DAYS = 370
 
@@ -16,18 +15,16 @@ def per_thousand(count: int, drops: int) -> float | None:
     return round(1000 * count / drops, 2) if drops else None
 
 
-async def incident_report(
-    uow: UnitOfWork, principal: Principal, start: datetime, end: datetime
-) -> IncidentReport:
+async def incident_report(ctx: RequestContext, start: datetime, end: datetime) -> IncidentReport:
     """Door drops, rejected attempts, claims and compensations per city and week, with rates per 1,000 drops."""
-    principal.require("admin")
+    ctx.principal.require("admin")
     if end <= start:
         raise InvalidInput("`to` must be after `from`", field="to", code="incidents.bad_range")
     if (end - start).days > _MAX_DAYS:
         raise InvalidInput(
             f"the range may span at most {_MAX_DAYS} days", field="to", code="incidents.bad_range"
         )
-    weekly = await uow.claims.weekly_incidents(start, end)
+    weekly = await ctx.uow.claims.weekly_incidents(start, end)
     rows = [
         IncidentRow(
             city=w.city,

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import msgspec
-
-from courier_api.auth import Principal, Role
+from courier_api.auth import Role
+from courier_api.context import RequestContext
 from courier_api.errors import Conflict, NotFound
 from courier_api.schemas.orders import CourierAssignment, OrderSnapshot, OrderView
-from infra.repositories import UnitOfWork
 from infra.repositories.orders import OrderRecord
 
 STAFF_READERS: tuple[Role, ...] = ("service", "support", "admin")
@@ -16,7 +14,7 @@ STAFF_READERS: tuple[Role, ...] = ("service", "support", "admin")
 def order_view(record: OrderRecord) -> OrderView:
     return OrderView(
         order_id=record.order_id,
-        order=msgspec.convert(record.snapshot, OrderSnapshot),
+        order=record.snapshot,
         courier_id=record.courier_id,
         courier_first_name=record.courier_first_name,
         status=record.status,
@@ -27,11 +25,10 @@ def order_view(record: OrderRecord) -> OrderView:
     )
 
 
-async def upsert_order(
-    uow: UnitOfWork, principal: Principal, order_id: str, snapshot: OrderSnapshot
-) -> tuple[OrderView, bool]:
+async def upsert_order(ctx: RequestContext, order_id: str, snapshot: OrderSnapshot) -> tuple[OrderView, bool]:
     """Create or replace an order snapshot; a delivered order is frozen."""
-    principal.require("service")
+    ctx.principal.require("service")
+    uow = ctx.uow
     existing = await uow.orders.get(order_id, for_update=True)
     if existing is not None and existing.status != "pending":
         raise Conflict(
@@ -43,15 +40,14 @@ async def upsert_order(
         customer_id=snapshot.customer.id,
         city=snapshot.city,
         label_code=snapshot.label_code,
-        snapshot=msgspec.to_builtins(snapshot),
+        snapshot=snapshot,
     )
     return order_view(record), created
 
 
-async def assign_courier(
-    uow: UnitOfWork, principal: Principal, order_id: str, assignment: CourierAssignment
-) -> OrderView:
-    principal.require("service")
+async def assign_courier(ctx: RequestContext, order_id: str, assignment: CourierAssignment) -> OrderView:
+    ctx.principal.require("service")
+    uow = ctx.uow
     existing = await uow.orders.get(order_id, for_update=True)
     if existing is None:
         raise NotFound("order")
@@ -62,9 +58,9 @@ async def assign_courier(
     return order_view(record)
 
 
-async def read_order(uow: UnitOfWork, principal: Principal, order_id: str) -> OrderView:
-    principal.require(*STAFF_READERS)
-    record = await uow.orders.get(order_id)
+async def read_order(ctx: RequestContext, order_id: str) -> OrderView:
+    ctx.principal.require(*STAFF_READERS)
+    record = await ctx.uow.orders.get(order_id)
     if record is None:
         raise NotFound("order")
     return order_view(record)

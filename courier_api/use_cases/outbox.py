@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from courier_api.auth import Principal, Role
+from courier_api.auth import Role
+from courier_api.context import RequestContext
 from courier_api.errors import Conflict, NotFound
 from courier_api.schemas.outbox import DeadLetters, OutboxEntryView
-from infra.repositories import UnitOfWork
 from infra.repositories.outbox import OutboxEntry
 
 OUTBOX_STAFF: tuple[Role, ...] = ("support", "admin")
@@ -31,19 +29,19 @@ def entry_view(entry: OutboxEntry) -> OutboxEntryView:
     )
 
 
-async def list_dead_letters(uow: UnitOfWork, principal: Principal, *, limit: int) -> DeadLetters:
+async def list_dead_letters(ctx: RequestContext, *, limit: int) -> DeadLetters:
     """Notifications the worker gave up on, newest first, with the queue's counts per status."""
-    principal.require(*OUTBOX_STAFF)
+    ctx.principal.require(*OUTBOX_STAFF)
+    uow = ctx.uow
     entries = await uow.outbox.list_dead(limit=limit)
     return DeadLetters(items=[entry_view(e) for e in entries], counts=await uow.outbox.counts_by_status())
 
 
-async def retry_dead_letter(
-    uow: UnitOfWork, principal: Principal, entry_id: int, *, now: datetime
-) -> OutboxEntryView:
+async def retry_dead_letter(ctx: RequestContext, entry_id: int) -> OutboxEntryView:
     """Queue a dead letter again with a fresh attempt budget (e.g. after the gateway was fixed)."""
-    principal.require(*OUTBOX_STAFF)
-    retried = await uow.outbox.retry_dead(entry_id, now=now)
+    ctx.principal.require(*OUTBOX_STAFF)
+    uow = ctx.uow
+    retried = await uow.outbox.retry_dead(entry_id, now=ctx.now)
     if retried is not None:
         return entry_view(retried)
     if await uow.outbox.get(entry_id) is None:

@@ -1,33 +1,34 @@
 """What the server-rendered pages show, composed from the use cases that own the logic.
 
-Nothing here decides anything new: the customer's page is `claims.customer_delivery` plus the locale the
-order carries; support's page is `evidence.order_evidence` (which audits the view) plus the customer's
-bar history and the order's audit trail.
+Nothing here decides anything new: the customer's page is `claims.delivery_of` plus the locale the order
+carries; support's page is `evidence.evidence_of` (which audits the view) plus the order value, the
+customer's bar history and the order's audit trail. Each page reads its order once.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import msgspec
 
 from courier_api.auth import Principal
-from courier_api.schemas.claims import AuditEntry, BarHistory, CustomerDelivery, OrderEvidence
-from courier_api.schemas.orders import Locale, OrderSnapshot
-from courier_api.use_cases import bars, claims, evidence
+from courier_api.context import RequestContext
+from courier_api.schemas.claims import AuditEntry, BarHistory, CustomerDelivery, IncidentReport, OrderEvidence
+from courier_api.schemas.orders import Locale
+from courier_api.use_cases import bars, claims, evidence, incidents
 from courier_api.use_cases.access import order_for
-from infra.repositories import UnitOfWork
-from infra.storage import ObjectStore
 
 AUDIT_TRAIL_LIMIT = 200
 
 
 class CustomerPage(msgspec.Struct, frozen=True, kw_only=True):
+    viewer: Principal
     delivery: CustomerDelivery
     locale: Locale
 
 
 class SupportPage(msgspec.Struct, frozen=True, kw_only=True):
+    viewer: Principal
     evidence: OrderEvidence
     order_value_kopecks: int
     # What a payout may still be: the order value less what its claims were already paid.
@@ -36,45 +37,35 @@ class SupportPage(msgspec.Struct, frozen=True, kw_only=True):
     audit: list[AuditEntry]
 
 
-async def customer_page(
-    uow: UnitOfWork,
-    store: ObjectStore,
-    principal: Principal,
-    order_id: str,
-    *,
-    now: datetime,
-    url_ttl_s: int,
-    claim_window: timedelta,
-) -> CustomerPage:
+class IncidentsPage(msgspec.Struct, frozen=True, kw_only=True):
+    viewer: Principal
+    report: IncidentReport
+
+
+async def customer_page(ctx: RequestContext, order_id: str) -> CustomerPage:
     """The customer's delivery view, in the language the order was placed in."""
-    delivery = await claims.customer_delivery(
-        uow, store, principal, order_id, now=now, url_ttl_s=url_ttl_s, claim_window=claim_window
-    )
-    order = await order_for(uow, principal, order_id, roles=("customer",))
-    snapshot = msgspec.convert(order.snapshot, OrderSnapshot)
-    return CustomerPage(delivery=delivery, locale=snapshot.customer.locale)
+    order = await order_for(ctx.uow, ctx.principal, order_id, roles=("customer",))
+    delivery = await claims.delivery_of(ctx, order)
+    return CustomerPage(viewer=ctx.principal, delivery=delivery, locale=order.snapshot.customer.locale)
 
 
-async def support_page(
-    uow: UnitOfWork,
-    store: ObjectStore,
-    principal: Principal,
-    order_id: str,
-    *,
-    now: datetime,
-    url_ttl_s: int,
-    claim_window: timedelta,
-) -> SupportPage:
+async def support_page(ctx: RequestContext, order_id: str) -> SupportPage:
     """The evidence (an audited view), the order value, the customer's bars and who looked at what."""
-    seen = await evidence.order_evidence(
-        uow, store, principal, order_id, now=now, url_ttl_s=url_ttl_s, claim_window=claim_window
+    order = await order_for(ctx.uow, ctx.principal, order_id, roles=("support",))
+    seen = await evidence.evidence_of(ctx, order)
+    rows = await ctx.uow.audit.search(
+        order_id=order_id, actor_id=None, before_id=None, limit=AUDIT_TRAIL_LIMIT
     )
-    order = await order_for(uow, principal, order_id, roles=("support",))
-    rows = await uow.audit.search(order_id=order_id, actor_id=None, before_id=None, limit=AUDIT_TRAIL_LIMIT)
     return SupportPage(
+        viewer=ctx.principal,
         evidence=seen,
-        order_value_kopecks=claims.order_value(order.snapshot),
-        compensation_left_kopecks=await claims.compensation_left(uow, order),
-        bar=await bars.bar_history(uow, principal, seen.customer_id),
+        order_value_kopecks=claims.order_value(order),
+        compensation_left_kopecks=await claims.compensation_left(ctx.uow, order),
+        bar=await bars.bar_history(ctx, seen.customer_id),
         audit=[msgspec.convert(row, AuditEntry, from_attributes=True) for row in rows],
     )
+
+
+async def incidents_page(ctx: RequestContext, start: datetime, end: datetime) -> IncidentsPage:
+    """The admin's rollout-health report, for the chart and the table."""
+    return IncidentsPage(viewer=ctx.principal, report=await incidents.incident_report(ctx, start, end))

@@ -8,56 +8,58 @@ from datetime import datetime
 
 import msgspec
 
-from courier_api.auth import Principal
+from courier_api.context import RequestContext
 from courier_api.errors import InvalidInput, NotFound
 from courier_api.schemas.eligibility import PolicyVersionView, WhatIfAnswer, WhatIfCity
-from courier_api.schemas.orders import OrderSnapshot
 from courier_api.use_cases.eligibility import order_facts
-from courier_api.use_cases.policy_catalog import PolicyCatalog
 from eligibility import Policy, PolicyVersion, decide, evaluate, policy_in_force, validate_policy
-from infra.repositories import UnitOfWork
 from infra.repositories.policies import StoredPolicy
 
 _WHAT_IF_MAX_DAYS = 400
 
 
+def _policy(row: StoredPolicy) -> Policy:
+    return msgspec.convert(row.document, Policy)
+
+
 def _view(row: StoredPolicy) -> PolicyVersionView:
     return PolicyVersionView(
         version=row.version,
-        policy=msgspec.convert(row.document, Policy),
+        policy=_policy(row),
         created_by=row.created_by,
         created_at=row.created_at,
     )
 
 
-async def publish(uow: UnitOfWork, principal: Principal, draft: Policy) -> PolicyVersionView:
+async def publish(ctx: RequestContext, draft: Policy) -> PolicyVersionView:
     """Validate and store a new version; versions are never edited or deleted."""
-    principal.require("admin")
+    ctx.principal.require("admin")
     problems = validate_policy(draft)
     if problems:
         first = problems[0]
         raise InvalidInput(
             "; ".join(f"{p.field}: {p.message}" for p in problems), field=first.field, code="policy.invalid"
         )
-    stored = await uow.policies.add(
-        effective_from=draft.effective_from, document=msgspec.to_builtins(draft), created_by=principal.sub
+    stored = await ctx.uow.policies.add(
+        effective_from=draft.effective_from, document=msgspec.to_builtins(draft), created_by=ctx.principal.sub
     )
+    ctx.policies_changed()
     return _view(stored)
 
 
-async def list_versions(uow: UnitOfWork, principal: Principal) -> list[PolicyVersionView]:
-    principal.require("admin")
-    return [_view(row) for row in await uow.policies.all()]
+async def list_versions(ctx: RequestContext) -> list[PolicyVersionView]:
+    ctx.principal.require("admin")
+    return [_view(row) for row in await ctx.uow.policies.all()]
 
 
-async def in_force(
-    uow: UnitOfWork, catalog: PolicyCatalog, principal: Principal, at: datetime
-) -> PolicyVersionView:
-    principal.require("admin")
-    chosen = policy_in_force(await catalog.versions(uow), at)
+async def in_force(ctx: RequestContext, at: datetime | None) -> PolicyVersionView:
+    """The version in force at `at` (now when None), from one read of the stored versions."""
+    ctx.principal.require("admin")
+    rows = {row.version: row for row in await ctx.uow.policies.all()}
+    versions = [PolicyVersion(version=row.version, policy=_policy(row)) for row in rows.values()]
+    chosen = policy_in_force(versions, at or ctx.now)
     if chosen is None:
         raise NotFound("policy")
-    rows = {row.version: row for row in await uow.policies.all()}
     return _view(rows[chosen.version])
 
 
@@ -71,15 +73,14 @@ class _CityTally:
 
 
 async def what_if(
-    uow: UnitOfWork,
-    catalog: PolicyCatalog,
-    principal: Principal,
+    ctx: RequestContext,
     draft: Policy,
     created_from: datetime,
     created_to: datetime,
 ) -> WhatIfAnswer:
     """Per city: orders created in the range eligible under the draft vs under the version in force then."""
-    principal.require("admin")
+    ctx.principal.require("admin")
+    uow = ctx.uow
     if created_to <= created_from:
         raise InvalidInput("createdTo must be after createdFrom", field="createdTo", code="what_if.bad_range")
     if (created_to - created_from).days > _WHAT_IF_MAX_DAYS:
@@ -95,7 +96,7 @@ async def what_if(
             field=problems[0].field,
             code="policy.invalid",
         )
-    versions = await catalog.versions(uow)
+    versions = await ctx.catalog.versions(uow)
     # The draft is judged as if it were in force when each order was placed.
     draft_version = PolicyVersion(version=max((v.version for v in versions), default=0) + 1, policy=draft)
     tallies: dict[str, _CityTally] = {}
@@ -106,8 +107,7 @@ async def what_if(
             break
         barred = await uow.bars.barred_among(list({order.customer_id for order in page}))
         for order in page:
-            snapshot = msgspec.convert(order.snapshot, OrderSnapshot)
-            facts = order_facts(snapshot, customer_barred=order.customer_id in barred)
+            facts = order_facts(order.snapshot, customer_barred=order.customer_id in barred)
             under_draft = evaluate(facts, draft_version, order.created_at)
             in_force_then = decide(facts, versions, order.created_at)
             tally = tallies.setdefault(order.city, _CityTally())

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import msgspec
 
 from courier_api.auth import ROLES, Principal, Role
 from courier_api.errors import NotAuthenticated
+from courier_api.use_cases.access import require_full_sign_in
 from infra.repositories import UnitOfWork
 
 _SESSION_ID_BYTES = 32
@@ -110,3 +112,26 @@ async def sign_in(
 async def sign_out(uow: UnitOfWork, session_id: str, *, now: datetime) -> bool:
     """Revoke the session; a replayed cookie is refused from now on. False if it was not live."""
     return await uow.web_sessions.revoke(_hash(session_id), now)
+
+
+PrincipalReader = Callable[[UnitOfWork, datetime], Awaitable[Principal]]
+
+
+def viewer(session_id: str | None) -> PrincipalReader:
+    """Who a page request is: its live session, read in the request's own transaction."""
+
+    async def read(uow: UnitOfWork, now: datetime) -> Principal:
+        return await signed_in(uow, session_id, now=now)
+
+    return read
+
+
+def changer(session_id: str | None) -> PrincipalReader:
+    """Who makes a change from a page: a live session that is not a notification link's view-only one."""
+
+    async def read(uow: UnitOfWork, now: datetime) -> Principal:
+        principal = await signed_in(uow, session_id, now=now)
+        require_full_sign_in(principal)
+        return principal
+
+    return read

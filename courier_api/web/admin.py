@@ -10,8 +10,8 @@ from litestar.params import QueryParameter
 
 from courier_api.dependencies import Services
 from courier_api.errors import InvalidInput
-from courier_api.use_cases import incidents
-from courier_api.web.base import PageController, sign_in, viewer
+from courier_api.use_cases import pages
+from courier_api.web.base import PageController, sign_in, signed, viewer
 from courier_api.web.chart import incident_chart
 from courier_api.web.customer import LinkToken
 from courier_api.web.rendering import page
@@ -50,14 +50,12 @@ class AdminPages(PageController):
         today = datetime.combine(services.now().date(), time(), tzinfo=UTC)
         until = moment(end, "to") if end else today + timedelta(days=1)
         since = moment(start, "from") if start else until - timedelta(weeks=DEFAULT_WEEKS)
-        async with services.db.transaction() as uow:
-            signed = await viewer(uow, request, services)
-            report = await incidents.incident_report(uow, signed.principal, since, until)
+        view = await services.run(viewer(request), pages.incidents_page, since, until)
         return page(
             "admin_incidents.html",
-            report=report,
-            chart=incident_chart(report),
+            report=view.report,
+            chart=incident_chart(view.report),
             since=since.date().isoformat(),
             until=until.date().isoformat(),
-            session=signed,
+            session=signed(request, services, view.viewer),
         )

@@ -14,10 +14,8 @@ from litestar.response import Redirect
 
 from courier_api.auth import Principal
 from courier_api.errors import InvalidInput, NotAuthenticated
-from courier_api.schemas.common import ID_PATTERN
 from courier_api.services import AppServices
 from courier_api.use_cases import web_sessions
-from courier_api.use_cases.access import require_full_sign_in
 from courier_api.web.rendering import PAGE_EXCEPTION_HANDLERS, page
 from courier_api.web.security import (
     CSRF_FIELD,
@@ -34,7 +32,7 @@ from courier_api.web.security import (
     secure_cookies,
     session_token,
 )
-from infra.repositories import UnitOfWork
+from infra.documents import ID_PATTERN
 
 T = TypeVar("T")
 _ID = re.compile(ID_PATTERN)
@@ -91,18 +89,22 @@ def sign_in(request: Request[Any, Any, Any], services: AppServices, token: str) 
     return page("continue.html", cookies=[cookie], next_url=CONTINUE_PATH)
 
 
-async def viewer(uow: UnitOfWork, request: Request[Any, Any, Any], services: AppServices) -> SignedIn:
-    """The page's live session (NotAuthenticated without one) and the CSRF token its forms must carry."""
+def viewer(request: Request[Any, Any, Any]) -> web_sessions.PrincipalReader:
+    """Who the page is for: the live session, read in the page's transaction (NotAuthenticated without one)."""
+    return web_sessions.viewer(session_token(request))
+
+
+def signed(request: Request[Any, Any, Any], services: AppServices, principal: Principal) -> SignedIn:
+    """The signed-in page's header and the CSRF token its forms must carry."""
     session = session_token(request)
-    principal = await web_sessions.signed_in(uow, session, now=services.now())
-    assert session is not None
+    assert session is not None  # the principal was read from it
     return SignedIn(principal=principal, csrf=csrf_token(services.settings.jwt_secret, session))
 
 
 async def checked_form(request: Request[Any, Any, Any], services: AppServices) -> dict[str, str]:
     """The posted fields, after the same-origin check and the CSRF token matched the session cookie.
 
-    Needs no database: the session row itself is checked by `changer` inside the handler's transaction.
+    Needs no database: the session row itself is checked by `changer` inside the use case's transaction.
     """
     require_session_cookie(request)
     require_same_origin(request, services.settings.public_base_url, required=False)
@@ -112,11 +114,9 @@ async def checked_form(request: Request[Any, Any, Any], services: AppServices) -
     return fields
 
 
-async def changer(uow: UnitOfWork, request: Request[Any, Any, Any], services: AppServices) -> Principal:
+def changer(request: Request[Any, Any, Any]) -> web_sessions.PrincipalReader:
     """Who is making a change: a live session that is not a notification link's view-only one."""
-    principal = await web_sessions.signed_in(uow, session_token(request), now=services.now())
-    require_full_sign_in(principal)
-    return principal
+    return web_sessions.changer(session_token(request))
 
 
 def order_id_field(fields: dict[str, str], name: str = "back") -> str:

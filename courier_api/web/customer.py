@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
 from litestar.params import QueryParameter
 from litestar.response import Redirect
 
-from courier_api.controllers.params import OrderId
 from courier_api.dependencies import Services
+from courier_api.params import OrderId
 from courier_api.schemas.claims import ClaimRequest, CustomerDelivery
 from courier_api.use_cases import claims, pages
 from courier_api.web.base import (
@@ -21,6 +21,7 @@ from courier_api.web.base import (
     convert_form,
     see_other,
     sign_in,
+    signed,
     viewer,
 )
 from courier_api.web.rendering import page
@@ -51,19 +52,10 @@ class CustomerPages(PageController):
         """Status, when and by whom it was left, the photo, the claim, in the customer's language."""
         if token is not None:
             return sign_in(request, services, token)
-        settings = services.settings
+        view = await services.run(viewer(request), pages.customer_page, order_id)
+        session = signed(request, services, view.viewer)
+        # Whether to offer the button is judged at render time; `claims.open_claim` still decides.
         now = services.now()
-        async with services.db.transaction() as uow:
-            signed = await viewer(uow, request, services)
-            view = await pages.customer_page(
-                uow,
-                services.store,
-                signed.principal,
-                order_id,
-                now=now,
-                url_ttl_s=settings.photo_url_ttl_s,
-                claim_window=timedelta(days=settings.claim_window_days),
-            )
         photo_origin = origin_of(view.delivery.photo_url)
         return page(
             "customer_order.html",
@@ -71,11 +63,11 @@ class CustomerPages(PageController):
             lang=view.locale,
             t=customer_texts(view.locale),
             d=view.delivery,
-            csrf=signed.csrf,
-            session=signed,
+            csrf=session.csrf,
+            session=session,
             # A notification link's session is view-only: the button would only meet a refusal.
-            may_claim=may_claim(view.delivery, now) and not signed.view_only,
-            sign_in_to_claim=may_claim(view.delivery, now) and signed.view_only,
+            may_claim=may_claim(view.delivery, now) and not session.view_only,
+            sign_in_to_claim=may_claim(view.delivery, now) and session.view_only,
         )
 
     @post("/{order_id:str}/claims", status_code=303)
@@ -87,16 +79,5 @@ class CustomerPages(PageController):
         claim = convert_form(
             {"kind": "not_received", "comment": fields.get("comment", "").strip()}, ClaimRequest
         )
-        now = services.now()
-        async with services.db.transaction() as uow:
-            principal = await changer(uow, request, services)
-            await services.limits.check(uow, "claim", principal.sub, now)
-            await claims.open_claim(
-                uow,
-                principal,
-                order_id,
-                claim,
-                now=now,
-                claim_window=timedelta(days=services.settings.claim_window_days),
-            )
+        await services.run(changer(request), claims.open_claim, order_id, claim)
         return see_other(f"/orders/{order_id}")

@@ -29,6 +29,7 @@ from courier_api.errors import (
     RateLimited,
     TemporarilyUnavailable,
 )
+from courier_api.formats import map_url, rub
 from courier_api.problem_mapping import EXCEPTION_HANDLERS
 from courier_api.web.security import CrossOriginRejected, CsrfRejected, page_headers
 from infra.errors import DatabaseUnavailable, StorageUnavailable
@@ -37,23 +38,10 @@ _TEMPLATES = Path(__file__).parent / "templates"
 _log = logging.getLogger("courier_api.web")
 
 
-def rub(kopecks: int | None) -> str:
-    if kopecks is None:
-        return ""
-    rubles, rest = divmod(kopecks, 100)
-    return f"{rubles:,}".replace(",", "\u202f") + f".{rest:02d} ₽"
-
-
 def when(value: datetime | None) -> str:
     if value is None:
         return ""
     return value.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def osm_url(lat: float | None, lon: float | None) -> str | None:
-    if lat is None or lon is None:
-        return None
-    return f"https://www.openstreetmap.org/?mlat={lat:.6f}&mlon={lon:.6f}#map=19/{lat:.6f}/{lon:.6f}"
 
 
 @functools.cache
@@ -68,7 +56,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters["rub"] = rub
     env.filters["when"] = when
-    env.globals["osm_url"] = osm_url
+    env.globals["osm_url"] = map_url
     return env
 
 

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.response import Redirect
 
-from courier_api.controllers.params import ClaimId, CustomerId, OrderId
 from courier_api.dependencies import Services
 from courier_api.errors import InvalidInput
+from courier_api.params import ClaimId, CustomerId, OrderId
 from courier_api.schemas.claims import BarRequest, ClaimDecisionRequest, OrderEvidence
 from courier_api.use_cases import bars, claims, pages
 from courier_api.web.base import (
@@ -22,6 +21,7 @@ from courier_api.web.base import (
     order_id_field,
     see_other,
     sign_in,
+    signed,
     viewer,
 )
 from courier_api.web.customer import LinkToken
@@ -59,23 +59,14 @@ class SupportPages(PageController):
         """Every attempt with every check, the claims with a decision form, bars and the audit trail."""
         if token is not None:
             return sign_in(request, services, token)
-        async with services.db.transaction() as uow:
-            signed = await viewer(uow, request, services)
-            view = await pages.support_page(
-                uow,
-                services.store,
-                signed.principal,
-                order_id,
-                now=services.now(),
-                url_ttl_s=services.settings.photo_url_ttl_s,
-                claim_window=timedelta(days=services.settings.claim_window_days),
-            )
+        view = await services.run(viewer(request), pages.support_page, order_id)
+        session = signed(request, services, view.viewer)
         return page(
             "support_order.html",
             img_origins=image_origins(view.evidence),
             v=view,
-            csrf=signed.csrf,
-            session=signed,
+            csrf=session.csrf,
+            session=session,
         )
 
     @post("/claims/{claim_id:str}/decision", status_code=303)
@@ -91,9 +82,7 @@ class SupportPages(PageController):
             # decision is refused (no amount) rather than paid a hundredth of what was meant.
             data["amountKopecks"] = kopecks(fields.get("amount_kopecks", ""))
         request_ = convert_form(data, ClaimDecisionRequest)
-        async with services.db.transaction() as uow:
-            principal = await changer(uow, request, services)
-            decided = await claims.decide_claim(uow, principal, claim_id, request_, now=services.now())
+        decided = await services.run(changer(request), claims.decide_claim, claim_id, request_)
         return see_other(f"/support/orders/{decided.order_id}")
 
     @post("/customers/{customer_id:str}/bar", status_code=303)
@@ -104,10 +93,7 @@ class SupportPages(PageController):
         fields = await checked_form(request, services)
         back = order_id_field(fields)
         reason = convert_form({"reason": fields.get("reason", "").strip()}, BarRequest).reason
-        async with services.db.transaction() as uow:
-            principal = await changer(uow, request, services)
-            await bars.bar_customer(uow, principal, customer_id, reason)
-        services.catalog.invalidate()
+        await services.run(changer(request), bars.bar_customer, customer_id, reason)
         return see_other(f"/support/orders/{back}")
 
     @post("/customers/{customer_id:str}/lift", status_code=303)
@@ -117,8 +103,5 @@ class SupportPages(PageController):
         """Lift the customer's active bar; the history stays."""
         fields = await checked_form(request, services)
         back = order_id_field(fields)
-        async with services.db.transaction() as uow:
-            principal = await changer(uow, request, services)
-            await bars.lift_bar(uow, principal, customer_id)
-        services.catalog.invalidate()
+        await services.run(changer(request), bars.lift_bar, customer_id)
         return see_other(f"/support/orders/{back}")

@@ -9,7 +9,6 @@ import asyncpg
 from infra.devstack.postgres import EmbeddedPostgres
 from infra.devstack.s3 import DEV_ACCESS_KEY, DEV_SECRET_KEY, EmbeddedS3
 
-
 DEVSTACK_INSTALL_HINT = "pip install 'door-drop[devstack]' (scripts/run installs it)"
 
 

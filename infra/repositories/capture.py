@@ -201,14 +201,6 @@ class SessionRepository:
             at,
         )
 
-    async def count_opened_since(self, courier_id: str, since: datetime) -> int:
-        value = await self._conn.fetchval(
-            "select count(*) from capture_sessions where courier_id = $1 and opened_at >= $2",
-            courier_id,
-            since,
-        )
-        return int(value)
-
 
 class AttemptRepository:
     def __init__(self, conn: Connection) -> None:

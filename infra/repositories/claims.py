@@ -95,13 +95,6 @@ class ClaimRepository:
         )
         return [msgspec.convert(row, ClaimRecord) for row in rows]
 
-    async def has_open(self, order_id: str) -> bool:
-        return bool(
-            await self._conn.fetchval(
-                "select exists (select 1 from claims where order_id = $1 and status = 'open')", order_id
-            )
-        )
-
     async def has_decided(self, order_id: str) -> bool:
         return bool(
             await self._conn.fetchval(
@@ -114,12 +107,6 @@ class ClaimRepository:
         value = await self._conn.fetchval(
             "select coalesce(sum(amount_kopecks), 0) from claims where order_id = $1 and decision = 'compensate'",
             order_id,
-        )
-        return int(value)
-
-    async def count_opened_since(self, customer_id: str, since: datetime) -> int:
-        value = await self._conn.fetchval(
-            "select count(*) from claims where customer_id = $1 and created_at >= $2", customer_id, since
         )
         return int(value)
 

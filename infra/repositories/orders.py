@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from infra.documents import OrderSnapshot
 from infra.repositories.connection import Connection
 
 DeliveryStatus = Literal["pending", "left_at_door"]
@@ -19,7 +20,7 @@ class OrderRecord(msgspec.Struct, frozen=True, kw_only=True):
     courier_id: str | None
     city: str
     label_code: str
-    snapshot: dict[str, Any]
+    snapshot: OrderSnapshot  # decoded once, here; nothing above decodes it again
     status: DeliveryStatus
     door_drop_enabled: bool
     delivered_at: datetime | None
@@ -50,9 +51,17 @@ class OrderRepository:
         return None if row is None else msgspec.convert(row, OrderRecord)
 
     async def upsert(
-        self, *, order_id: str, customer_id: str, city: str, label_code: str, snapshot: dict[str, Any]
+        self,
+        *,
+        order_id: str,
+        customer_id: str,
+        city: str,
+        label_code: str,
+        snapshot: OrderSnapshot | dict[str, Any],
     ) -> tuple[OrderRecord, bool]:
-        """Insert or replace the snapshot; returns the record and whether it was created."""
+        """Insert or replace the snapshot (a struct, or its JSON form); returns the record and whether it was created."""
+        if isinstance(snapshot, OrderSnapshot):
+            snapshot = msgspec.to_builtins(snapshot)
         row = await self._conn.fetchrow(
             f"""
             insert into orders (order_id, customer_id, city, label_code, snapshot)

@@ -91,14 +91,6 @@ class BarRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    async def is_barred(self, customer_id: str) -> bool:
-        return bool(
-            await self._conn.fetchval(
-                "select exists (select 1 from door_drop_bars where customer_id = $1 and lifted_at is null)",
-                customer_id,
-            )
-        )
-
     async def all_barred(self) -> frozenset[str]:
         """Every customer barred now (kept in memory by each process; bars are few)."""
         rows = await self._conn.fetch("select customer_id from door_drop_bars where lifted_at is null")

@@ -24,7 +24,3 @@ class RateLimitRepository:
             window_start,
         )
         return int(value)
-
-    async def forget_before(self, cutoff: datetime) -> int:
-        status = await self._conn.execute("delete from rate_limit_windows where window_start < $1", cutoff)
-        return int(status.split()[-1])

@@ -15,9 +15,11 @@ import asyncpg
 import httpx
 
 from courier_api.auth import Principal
+from courier_api.context import Config, RequestContext
 from courier_api.schemas.claims import ClaimDecisionRequest
 from courier_api.use_cases import claims
 from infra.database import Database
+from infra.storage import ObjectStore
 from tests.api.test_claim_money import (
     VALUE,
     assert_problem,
@@ -102,7 +104,7 @@ async def until_a_request_waits_for_a_lock(database_url: str) -> None:
 
 
 async def test_a_claim_opened_while_a_payout_commits_is_refused(
-    http: httpx.AsyncClient, auth: AuthHeaders, live_db: Database, live_api: LiveApi
+    http: httpx.AsyncClient, auth: AuthHeaders, live_db: Database, live_api: LiveApi, store: ObjectStore
 ) -> None:
     """The customer's new claim arrives while support's payout is written but not yet committed.
 
@@ -114,13 +116,15 @@ async def test_a_claim_opened_while_a_payout_commits_is_refused(
     claim_id = await open_claim(http, auth, drop)
     payout = ClaimDecisionRequest(decision="compensate", reason="stolen", amount_kopecks=VALUE)
     async with live_db.transaction() as uow:
-        await claims.decide_claim(
-            uow,
-            Principal(role="support", sub="agent-race"),
-            uuid.UUID(claim_id),
-            payout,
+        ctx = RequestContext(
+            principal=Principal(role="support", sub="agent-race"),
             now=datetime.now(UTC),
+            config=Config.from_settings(live_api.settings),
+            db=live_db,
+            store=store,
+            transaction=uow,
         )
+        await claims.decide_claim(ctx, uuid.UUID(claim_id), payout)
         racing = asyncio.create_task(
             http.post(claims_url(drop), json={"kind": "damaged"}, headers=auth("customer", drop.customer_id))
         )

@@ -1,4 +1,4 @@
-"""Path parameters shared by the controllers and the pages, validated before any handler runs."""
+"""Path parameters shared by the JSON controllers and the pages, validated before any handler runs."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 
 from litestar.params import PathParameter
 
-from courier_api.schemas.common import ID_MAX_LENGTH, ID_PATTERN
+from infra.documents import ID_MAX_LENGTH, ID_PATTERN
 
 # Row ids are PostgreSQL bigint: a larger number is a 400 here, not a driver error later.
 MAX_ROW_ID = 2**63 - 1
