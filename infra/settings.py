@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from infra.channels.webhook import decode_secret
 from infra.errors import ConfigError
 
 PositiveInt = Annotated[int, msgspec.Meta(gt=0)]
@@ -57,7 +58,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: str = "INFO"
     # Notifications (outbox worker). A channel without its settings is skipped, never an error.
     webhook_url: str | None = None
-    webhook_secret: str | None = None
+    # Standard Webhooks `whsec_` secrets, all active: each request carries one signature per secret, so a
+    # rotation adds the new one, waits for the receiver to switch, then drops the old one.
+    webhook_secrets: tuple[str, ...] = ()
     smtp_host: str | None = None
     smtp_port: PositiveInt = 25
     smtp_from: str = "no-reply@door-drop.local"
@@ -67,6 +70,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     outbox_poll_interval_s: PositiveFloat = 1.0
     # How long a claimed row stays with its worker; a worker that dies gives it back after this.
     outbox_lease_s: PositiveFloat = 120.0
+
+    def __post_init__(self) -> None:
+        # Checked here, not only in load_settings, so Settings built directly (tests) are checked too.
+        for position, secret in enumerate(self.webhook_secrets, start=1):
+            try:
+                decode_secret(secret)
+            except ValueError as exc:
+                # The position, never the value: start-up errors end up in logs.
+                raise ConfigError("WEBHOOK_SECRETS", f"secret #{position} is not valid: {exc}") from None
 
 
 # Environment variable -> settings field. Only these are read; everything else has a default.
@@ -98,7 +110,7 @@ _ENV_FIELDS: dict[str, str] = {
     "PUBLIC_BASE_URL": "public_base_url",
     "LOG_LEVEL": "log_level",
     "WEBHOOK_URL": "webhook_url",
-    "WEBHOOK_SECRET": "webhook_secret",
+    "WEBHOOK_SECRETS": "webhook_secrets",
     "SMTP_HOST": "smtp_host",
     "SMTP_PORT": "smtp_port",
     "SMTP_FROM": "smtp_from",
@@ -110,6 +122,13 @@ _ENV_FIELDS: dict[str, str] = {
 }
 _FIELD_TO_ENV = {field: env for env, field in _ENV_FIELDS.items()}
 _REQUIRED = ("DATABASE_URL", "S3_BUCKET", "JWT_SECRET")
+# Lists in one variable, separated by spaces or commas (neither occurs in base64).
+_LIST_FIELDS = frozenset({"webhook_secrets"})
+# Variables that changed meaning: ignoring them would leave a channel silently unsigned or unconfigured.
+_REPLACED = {
+    "WEBHOOK_SECRET": "was replaced by WEBHOOK_SECRETS (Standard Webhooks whsec_ secrets); see the README's "
+    "'Webhook signatures' section for the migration",
+}
 
 
 def load_settings(environ: Mapping[str, str]) -> Settings:
@@ -117,7 +136,16 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     for name in _REQUIRED:
         if not environ.get(name):
             raise ConfigError(name, "is required but not set")
-    raw = {field: environ[env] for env, field in _ENV_FIELDS.items() if environ.get(env)}
+    for name, problem in _REPLACED.items():
+        if environ.get(name):
+            raise ConfigError(name, problem)
+    raw: dict[str, str | list[str]] = {
+        field: environ[env] for env, field in _ENV_FIELDS.items() if environ.get(env)
+    }
+    for field in _LIST_FIELDS & raw.keys():
+        value = raw[field]
+        assert isinstance(value, str)
+        raw[field] = value.replace(",", " ").split()
     try:
         # strict=False lets "10" become 10: environment values are always strings.
         return msgspec.convert(raw, Settings, strict=False)

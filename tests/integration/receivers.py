@@ -1,13 +1,14 @@
 """Real receivers on 127.0.0.1 for the outbox channels: a signed-webhook endpoint and an SMTP server.
 
-The webhook receiver does what a production receiver should: verify the signature and timestamp,
-and answer 2xx without acting again for an event id it has already seen.
+The webhook receiver does what a production receiver should: verify the Standard Webhooks signature and
+timestamp with `verify_webhook`, and answer 2xx without acting again for a `webhook-id` it has already seen.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -29,9 +30,10 @@ class WebhookDelivery(msgspec.Struct, frozen=True, kw_only=True):
 class WebhookReceiver:
     """A tiny HTTP/1.1 server (one request per connection) that records what it accepted."""
 
-    def __init__(self, secret: str, *, tolerance_s: float = 300.0) -> None:
+    def __init__(self, secret: str | Sequence[str], *, tolerance_s: float = 300.0) -> None:
         self._secret = secret
-        self.secret = secret
+        # The value for WEBHOOK_SECRETS of a sender that this receiver accepts.
+        self.secret = secret if isinstance(secret, str) else " ".join(secret)
         self._tolerance_s = tolerance_s
         self._server: asyncio.Server | None = None
         self._fail_next = 0
@@ -41,6 +43,8 @@ class WebhookReceiver:
         self.requests: list[str] = []
         self.duplicates: list[str] = []
         self.bad_signatures = 0
+        # Raw (headers, body) of every request that arrived, as an eavesdropper would have captured it.
+        self.captured: list[tuple[dict[str, str], bytes]] = []
         self.arrivals = 0
         self._gate = asyncio.Event()
         self._gate.set()
@@ -94,6 +98,7 @@ class WebhookReceiver:
             }
             body = await reader.readexactly(int(headers.get("content-length", "0")))
             self.arrivals += 1
+            self.captured.append((headers, body))
             await self._gate.wait()
             status = self._answer(headers, body)
             async with self._arrived:
@@ -106,18 +111,11 @@ class WebhookReceiver:
             writer.close()
 
     def _answer(self, headers: dict[str, str], body: bytes) -> int:
-        valid = verify_webhook(
-            self._secret,
-            headers.get("x-doordrop-timestamp", ""),
-            body,
-            headers.get("x-doordrop-signature", ""),
-            datetime.now(UTC),
-            self._tolerance_s,
-        )
-        if not valid:
+        if not verify_webhook(self._secret, headers, body, datetime.now(UTC), self._tolerance_s):
             self.bad_signatures += 1
             return 401
-        key = headers.get("x-doordrop-event-id", "")
+        # The signed id, not anything else in the request: only it cannot be changed by a replayer.
+        key = headers["webhook-id"]
         self.requests.append(key)
         if self._fail_next > 0:
             self._fail_next -= 1
@@ -126,11 +124,8 @@ class WebhookReceiver:
             # Seen before: acknowledge so the sender stops, but do not act twice.
             self.duplicates.append(key)
             return 200
-        self.accepted.append(
-            WebhookDelivery(
-                dedupe_key=key, event_type=headers.get("x-doordrop-event-type", ""), body=json.loads(body)
-            )
-        )
+        payload = json.loads(body)
+        self.accepted.append(WebhookDelivery(dedupe_key=key, event_type=payload["eventType"], body=payload))
         return 200
 
 
