@@ -62,8 +62,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # rotation adds the new one, waits for the receiver to switch, then drops the old one.
     webhook_secrets: tuple[str, ...] = ()
     smtp_host: str | None = None
-    smtp_port: PositiveInt = 25
+    # None: the registered port of SMTP_TLS (587 starttls, 465 tls, 25 none).
+    smtp_port: PositiveInt | None = None
     smtp_from: str = "no-reply@door-drop.local"
+    # STARTTLS by default: a relay that does not offer it is refused rather than sent the mail in clear.
+    smtp_tls: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    # PEM file of the CAs to trust for the relay instead of the system's (a relay with a private CA).
+    smtp_ca_file: str | None = None
+    # Each step (connect and greeting, TLS handshake, each command), and the whole conversation: a server
+    # that accepts and then stays silent costs one bounded attempt. At most 10 minutes: "inf" or a typo
+    # of zeros would switch the bound off without a word.
+    smtp_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=600)] = 10.0
+    smtp_send_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=600)] = 60.0
     outbox_max_attempts: PositiveInt = 8
     outbox_backoff_base_s: PositiveFloat = 2.0
     outbox_backoff_max_s: PositiveFloat = 600.0
@@ -72,7 +84,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     outbox_lease_s: PositiveFloat = 120.0
 
     def __post_init__(self) -> None:
-        # Checked here, not only in load_settings, so Settings built directly (tests) are checked too.
+        # Values that are each valid but wrong together; also checked when tests build Settings directly.
+        if (self.smtp_username is None) != (self.smtp_password is None):
+            missing = "SMTP_PASSWORD" if self.smtp_password is None else "SMTP_USERNAME"
+            raise ConfigError(missing, "is required when the other of SMTP_USERNAME/SMTP_PASSWORD is set")
+        if self.smtp_password is not None and self.smtp_tls == "none":
+            raise ConfigError("SMTP_TLS", "is none, which would send SMTP_PASSWORD in clear; use starttls or tls")
+        if self.smtp_send_timeout_s < self.smtp_timeout_s:
+            raise ConfigError("SMTP_SEND_TIMEOUT_S", "must be at least SMTP_TIMEOUT_S")
         for position, secret in enumerate(self.webhook_secrets, start=1):
             try:
                 decode_secret(secret)
@@ -114,6 +133,12 @@ _ENV_FIELDS: dict[str, str] = {
     "SMTP_HOST": "smtp_host",
     "SMTP_PORT": "smtp_port",
     "SMTP_FROM": "smtp_from",
+    "SMTP_TLS": "smtp_tls",
+    "SMTP_USERNAME": "smtp_username",
+    "SMTP_PASSWORD": "smtp_password",
+    "SMTP_CA_FILE": "smtp_ca_file",
+    "SMTP_TIMEOUT_S": "smtp_timeout_s",
+    "SMTP_SEND_TIMEOUT_S": "smtp_send_timeout_s",
     "OUTBOX_MAX_ATTEMPTS": "outbox_max_attempts",
     "OUTBOX_BACKOFF_BASE_S": "outbox_backoff_base_s",
     "OUTBOX_BACKOFF_MAX_S": "outbox_backoff_max_s",

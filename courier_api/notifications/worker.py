@@ -238,7 +238,15 @@ def channels_from_settings(settings: Settings) -> dict[str, Channel]:
         channels["webhook"] = WebhookChannel(url=settings.webhook_url, secrets=settings.webhook_secrets)
     if settings.smtp_host:
         channels["email"] = EmailChannel(
-            host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_from
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.smtp_from,
+            tls=settings.smtp_tls,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            timeout_s=settings.smtp_timeout_s,
+            send_timeout_s=settings.smtp_send_timeout_s,
+            ca_file=settings.smtp_ca_file,
         )
     return channels
 

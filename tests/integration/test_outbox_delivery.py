@@ -86,6 +86,7 @@ def wired(settings: Settings, webhook: WebhookReceiver, smtp: SmtpReceiver) -> S
         webhook_secrets=(SECRET,),
         smtp_host="127.0.0.1",
         smtp_port=smtp.port,
+        smtp_tls="none",  # the plain test relay; TLS and AUTH are tested in test_smtp_tls_auth.py
         public_base_url=PUBLIC + "/",
         outbox_max_attempts=4,
     )
