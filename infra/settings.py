@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from infra.channels.webhook import decode_secret
 from infra.errors import ConfigError
 
 PositiveInt = Annotated[int, msgspec.Meta(gt=0)]
@@ -57,16 +58,46 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: str = "INFO"
     # Notifications (outbox worker). A channel without its settings is skipped, never an error.
     webhook_url: str | None = None
-    webhook_secret: str | None = None
+    # Standard Webhooks `whsec_` secrets, all active: each request carries one signature per secret, so a
+    # rotation adds the new one, waits for the receiver to switch, then drops the old one.
+    webhook_secrets: tuple[str, ...] = ()
     smtp_host: str | None = None
-    smtp_port: PositiveInt = 25
+    # None: the registered port of SMTP_TLS (587 starttls, 465 tls, 25 none).
+    smtp_port: PositiveInt | None = None
     smtp_from: str = "no-reply@door-drop.local"
+    # STARTTLS by default: a relay that does not offer it is refused rather than sent the mail in clear.
+    smtp_tls: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    # PEM file of the CAs to trust for the relay instead of the system's (a relay with a private CA).
+    smtp_ca_file: str | None = None
+    # Each step (connect and greeting, TLS handshake, each command), and the whole conversation: a server
+    # that accepts and then stays silent costs one bounded attempt. At most 10 minutes: "inf" or a typo
+    # of zeros would switch the bound off without a word.
+    smtp_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=600)] = 10.0
+    smtp_send_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=600)] = 60.0
     outbox_max_attempts: PositiveInt = 8
     outbox_backoff_base_s: PositiveFloat = 2.0
     outbox_backoff_max_s: PositiveFloat = 600.0
     outbox_poll_interval_s: PositiveFloat = 1.0
     # How long a claimed row stays with its worker; a worker that dies gives it back after this.
     outbox_lease_s: PositiveFloat = 120.0
+
+    def __post_init__(self) -> None:
+        # Values that are each valid but wrong together; also checked when tests build Settings directly.
+        if (self.smtp_username is None) != (self.smtp_password is None):
+            missing = "SMTP_PASSWORD" if self.smtp_password is None else "SMTP_USERNAME"
+            raise ConfigError(missing, "is required when the other of SMTP_USERNAME/SMTP_PASSWORD is set")
+        if self.smtp_password is not None and self.smtp_tls == "none":
+            raise ConfigError("SMTP_TLS", "is none, which would send SMTP_PASSWORD in clear; use starttls or tls")
+        if self.smtp_send_timeout_s < self.smtp_timeout_s:
+            raise ConfigError("SMTP_SEND_TIMEOUT_S", "must be at least SMTP_TIMEOUT_S")
+        for position, secret in enumerate(self.webhook_secrets, start=1):
+            try:
+                decode_secret(secret)
+            except ValueError as exc:
+                # The position, never the value: start-up errors end up in logs.
+                raise ConfigError("WEBHOOK_SECRETS", f"secret #{position} is not valid: {exc}") from None
 
 
 # Environment variable -> settings field. Only these are read; everything else has a default.
@@ -98,10 +129,16 @@ _ENV_FIELDS: dict[str, str] = {
     "PUBLIC_BASE_URL": "public_base_url",
     "LOG_LEVEL": "log_level",
     "WEBHOOK_URL": "webhook_url",
-    "WEBHOOK_SECRET": "webhook_secret",
+    "WEBHOOK_SECRETS": "webhook_secrets",
     "SMTP_HOST": "smtp_host",
     "SMTP_PORT": "smtp_port",
     "SMTP_FROM": "smtp_from",
+    "SMTP_TLS": "smtp_tls",
+    "SMTP_USERNAME": "smtp_username",
+    "SMTP_PASSWORD": "smtp_password",
+    "SMTP_CA_FILE": "smtp_ca_file",
+    "SMTP_TIMEOUT_S": "smtp_timeout_s",
+    "SMTP_SEND_TIMEOUT_S": "smtp_send_timeout_s",
     "OUTBOX_MAX_ATTEMPTS": "outbox_max_attempts",
     "OUTBOX_BACKOFF_BASE_S": "outbox_backoff_base_s",
     "OUTBOX_BACKOFF_MAX_S": "outbox_backoff_max_s",
@@ -110,6 +147,13 @@ _ENV_FIELDS: dict[str, str] = {
 }
 _FIELD_TO_ENV = {field: env for env, field in _ENV_FIELDS.items()}
 _REQUIRED = ("DATABASE_URL", "S3_BUCKET", "JWT_SECRET")
+# Lists in one variable, separated by spaces or commas (neither occurs in base64).
+_LIST_FIELDS = frozenset({"webhook_secrets"})
+# Variables that changed meaning: ignoring them would leave a channel silently unsigned or unconfigured.
+_REPLACED = {
+    "WEBHOOK_SECRET": "was replaced by WEBHOOK_SECRETS (Standard Webhooks whsec_ secrets); see the README's "
+    "'Webhook signatures' section for the migration",
+}
 
 
 def load_settings(environ: Mapping[str, str]) -> Settings:
@@ -117,7 +161,16 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     for name in _REQUIRED:
         if not environ.get(name):
             raise ConfigError(name, "is required but not set")
-    raw = {field: environ[env] for env, field in _ENV_FIELDS.items() if environ.get(env)}
+    for name, problem in _REPLACED.items():
+        if environ.get(name):
+            raise ConfigError(name, problem)
+    raw: dict[str, str | list[str]] = {
+        field: environ[env] for env, field in _ENV_FIELDS.items() if environ.get(env)
+    }
+    for field in _LIST_FIELDS & raw.keys():
+        value = raw[field]
+        assert isinstance(value, str)
+        raw[field] = value.replace(",", " ").split()
     try:
         # strict=False lets "10" become 10: environment values are always strings.
         return msgspec.convert(raw, Settings, strict=False)

@@ -10,13 +10,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra.channels.webhook import new_secret
 from infra.devstack import DevStack
 from infra.devstack.ports import free_port
 from infra.settings import Settings
 from tests.integration.receivers import WebhookReceiver
 from tests.processes import service_env, start_api, start_worker, stop
 
-WEBHOOK_SECRET = "whsec-cluster-" + "c" * 32
+WEBHOOK_SECRET = new_secret()
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ def webhook_env(
         settings,
         s3_credentials=dev_stack.s3_credentials,
         WEBHOOK_URL=webhook.url,
-        WEBHOOK_SECRET=webhook.secret,
+        WEBHOOK_SECRETS=webhook.secret,
         OUTBOX_POLL_INTERVAL_S="0.1",
         LOG_LEVEL="WARNING",
         **extra,

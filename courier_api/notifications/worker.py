@@ -232,12 +232,20 @@ def channels_from_settings(settings: Settings) -> dict[str, Channel]:
     """The channels these settings configure; an unconfigured one is absent, so its rows are skipped."""
     channels: dict[str, Channel] = {}
     if settings.webhook_url:
-        if not settings.webhook_secret:
-            raise ConfigError("WEBHOOK_SECRET", "is required when WEBHOOK_URL is set")
-        channels["webhook"] = WebhookChannel(url=settings.webhook_url, secret=settings.webhook_secret)
+        if not settings.webhook_secrets:
+            raise ConfigError("WEBHOOK_SECRETS", "is required when WEBHOOK_URL is set")
+        channels["webhook"] = WebhookChannel(url=settings.webhook_url, secrets=settings.webhook_secrets)
     if settings.smtp_host:
         channels["email"] = EmailChannel(
-            host=settings.smtp_host, port=settings.smtp_port, sender=settings.smtp_from
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.smtp_from,
+            tls=settings.smtp_tls,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            timeout_s=settings.smtp_timeout_s,
+            send_timeout_s=settings.smtp_send_timeout_s,
+            ca_file=settings.smtp_ca_file,
         )
     return channels
 

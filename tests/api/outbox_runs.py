@@ -8,10 +8,11 @@ from datetime import datetime
 import msgspec
 
 from courier_api.notifications.worker import OutboxWorker, channels_from_settings
+from infra.channels.webhook import new_secret
 from infra.database import Database
 from infra.settings import Settings
 
-WEBHOOK_SECRET = "whsec-test-outbox-runs-0123456789abcdef"
+WEBHOOK_SECRET = new_secret()
 
 
 async def deliver_notifications(
@@ -20,7 +21,7 @@ async def deliver_notifications(
     """Run the worker over everything due, its clock at `at`: with no webhook every row is skipped
     (no channel is configured), with one the rows are sent to it."""
     wired = msgspec.structs.replace(
-        settings, webhook_url=webhook, webhook_secret=WEBHOOK_SECRET if webhook else None
+        settings, webhook_url=webhook, webhook_secrets=(WEBHOOK_SECRET,) if webhook else ()
     )
     channels = channels_from_settings(wired)
     try:

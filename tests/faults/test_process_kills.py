@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from courier_api.use_cases.maintenance import reconcile
+from infra.channels.webhook import new_secret
 from infra.database import Database
 from infra.devstack import DevStack
 from infra.devstack.ports import free_port
@@ -36,7 +37,7 @@ from tests.integration.receivers import WebhookReceiver
 from tests.processes import service_env, start_api, start_worker, stop
 
 pytestmark = pytest.mark.slow
-SECRET = "whsec-faults-" + "f" * 32
+SECRET = new_secret()
 DEADLINE_S = 60.0
 
 

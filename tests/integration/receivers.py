@@ -1,20 +1,31 @@
 """Real receivers on 127.0.0.1 for the outbox channels: a signed-webhook endpoint and an SMTP server.
 
-The webhook receiver does what a production receiver should: verify the signature and timestamp,
-and answer 2xx without acting again for an event id it has already seen.
+The webhook receiver does what a production receiver should: verify the Standard Webhooks signature and
+timestamp with `verify_webhook`, and answer 2xx without acting again for a `webhook-id` it has already seen.
+The SMTP server can require STARTTLS or speak implicit TLS, with a throwaway certificate made here, and AUTH.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
-from datetime import UTC, datetime
+import ssl
+import warnings
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 import msgspec
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from infra.channels.webhook import verify_webhook
 from infra.devstack.ports import free_port
@@ -29,9 +40,10 @@ class WebhookDelivery(msgspec.Struct, frozen=True, kw_only=True):
 class WebhookReceiver:
     """A tiny HTTP/1.1 server (one request per connection) that records what it accepted."""
 
-    def __init__(self, secret: str, *, tolerance_s: float = 300.0) -> None:
+    def __init__(self, secret: str | Sequence[str], *, tolerance_s: float = 300.0) -> None:
         self._secret = secret
-        self.secret = secret
+        # The value for WEBHOOK_SECRETS of a sender that this receiver accepts.
+        self.secret = secret if isinstance(secret, str) else " ".join(secret)
         self._tolerance_s = tolerance_s
         self._server: asyncio.Server | None = None
         self._fail_next = 0
@@ -41,6 +53,8 @@ class WebhookReceiver:
         self.requests: list[str] = []
         self.duplicates: list[str] = []
         self.bad_signatures = 0
+        # Raw (headers, body) of every request that arrived, as an eavesdropper would have captured it.
+        self.captured: list[tuple[dict[str, str], bytes]] = []
         self.arrivals = 0
         self._gate = asyncio.Event()
         self._gate.set()
@@ -94,6 +108,7 @@ class WebhookReceiver:
             }
             body = await reader.readexactly(int(headers.get("content-length", "0")))
             self.arrivals += 1
+            self.captured.append((headers, body))
             await self._gate.wait()
             status = self._answer(headers, body)
             async with self._arrived:
@@ -106,18 +121,11 @@ class WebhookReceiver:
             writer.close()
 
     def _answer(self, headers: dict[str, str], body: bytes) -> int:
-        valid = verify_webhook(
-            self._secret,
-            headers.get("x-doordrop-timestamp", ""),
-            body,
-            headers.get("x-doordrop-signature", ""),
-            datetime.now(UTC),
-            self._tolerance_s,
-        )
-        if not valid:
+        if not verify_webhook(self._secret, headers, body, datetime.now(UTC), self._tolerance_s):
             self.bad_signatures += 1
             return 401
-        key = headers.get("x-doordrop-event-id", "")
+        # The signed id, not anything else in the request: only it cannot be changed by a replayer.
+        key = headers["webhook-id"]
         self.requests.append(key)
         if self._fail_next > 0:
             self._fail_next -= 1
@@ -126,12 +134,75 @@ class WebhookReceiver:
             # Seen before: acknowledge so the sender stops, but do not act twice.
             self.duplicates.append(key)
             return 200
-        self.accepted.append(
-            WebhookDelivery(
-                dedupe_key=key, event_type=headers.get("x-doordrop-event-type", ""), body=json.loads(body)
+        payload = json.loads(body)
+        self.accepted.append(WebhookDelivery(dedupe_key=key, event_type=payload["eventType"], body=payload))
+        return 200
+
+
+class ThrowawayCertificate(msgspec.Struct, frozen=True, kw_only=True):
+    """A self-signed certificate for 127.0.0.1 and localhost; `cert_path` doubles as the CA file to trust."""
+
+    cert_path: Path
+    key_path: Path
+
+    @classmethod
+    def create(cls, folder: Path) -> ThrowawayCertificate:
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "door-drop test smtp")])
+        now = datetime.now(UTC)
+        certificate = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(days=1))
+            .add_extension(
+                x509.SubjectAlternativeName(
+                    [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+                ),
+                critical=False,
+            )
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256())
+        )
+        cert_path, key_path = folder / "smtp-cert.pem", folder / "smtp-key.pem"
+        cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+        key_path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
             )
         )
-        return 200
+        return cls(cert_path=cert_path, key_path=key_path)
+
+    def server_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self.cert_path, self.key_path)
+        return context
+
+
+class _Accounts:
+    """aiosmtpd's authenticator: one login and password; counts the refusals."""
+
+    def __init__(self, login: str, password: str) -> None:
+        self._login = login.encode()
+        self._password = password.encode()
+        self.refused = 0
+
+    def __call__(
+        self, server: object, session: object, envelope: object, mechanism: str, auth_data: object
+    ) -> AuthResult:
+        if (
+            isinstance(auth_data, LoginPassword)
+            and auth_data.login == self._login
+            and auth_data.password == self._password
+        ):
+            return AuthResult(success=True)
+        self.refused += 1
+        return AuthResult(success=False, handled=False)
 
 
 class _Inbox:
@@ -145,13 +216,48 @@ class _Inbox:
         return "250 OK"
 
 
-class SmtpReceiver:
-    """aiosmtpd on 127.0.0.1 in its own thread; `messages` holds every message it took."""
+class _ImplicitTlsController(Controller):
+    def factory(self) -> SMTP:
+        # aiosmtpd warns that AUTH without STARTTLS is unsafe, not knowing that every byte here is TLS;
+        # the warning (an error in tests) is raised in the server's thread, so it is silenced right here.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Requiring AUTH while not requiring TLS", UserWarning)
+            smtp: SMTP = super().factory()  # type: ignore[no-untyped-call]  # aiosmtpd is untyped
+        return smtp
 
-    def __init__(self) -> None:
+
+class SmtpReceiver:
+    """aiosmtpd on 127.0.0.1 in its own thread; `messages` holds every message it took.
+
+    `tls="starttls"` refuses mail (and AUTH) before STARTTLS, `tls="tls"` speaks TLS from the first byte;
+    with `login` and `password` it refuses mail from clients that did not authenticate.
+    """
+
+    def __init__(
+        self,
+        *,
+        tls: Literal["none", "starttls", "tls"] = "none",
+        certificate: ThrowawayCertificate | None = None,
+        login: str | None = None,
+        password: str | None = None,
+    ) -> None:
         self._inbox = _Inbox()
         self.port = free_port()
-        self._controller = Controller(self._inbox, hostname="127.0.0.1", port=self.port)
+        self.accounts = _Accounts(login, password) if login is not None and password is not None else None
+        options: dict[str, Any] = {}
+        if tls != "none":
+            assert certificate is not None, "a TLS receiver needs a certificate"
+        if tls == "starttls":
+            assert certificate is not None
+            options.update(tls_context=certificate.server_context(), require_starttls=True)
+        elif tls == "tls":
+            assert certificate is not None
+            # The whole connection is TLS; aiosmtpd only counts STARTTLS as encryption for AUTH.
+            options.update(ssl_context=certificate.server_context(), auth_require_tls=False)
+        if self.accounts is not None:
+            options.update(authenticator=self.accounts, auth_required=True)
+        controller = _ImplicitTlsController if tls == "tls" else Controller
+        self._controller = controller(self._inbox, hostname="127.0.0.1", port=self.port, **options)
 
     @property
     def messages(self) -> list[EmailMessage]:

@@ -15,9 +15,11 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import jwt
 import msgspec
 import pytest
+import standardwebhooks
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -25,17 +27,17 @@ from courier_api.auth import TokenService
 from courier_api.notifications.texts import IncompletePayload, render
 from courier_api.notifications.worker import OutboxWorker, channels_from_settings
 from infra.channels import Channel
-from infra.channels.webhook import sign_webhook, verify_webhook
+from infra.channels.webhook import decode_secret, new_secret, sign_webhook, verify_webhook
 from infra.database import Database
 from infra.devstack.ports import free_port
 from infra.errors import ConfigError
 from infra.repositories.outbox import OutboxEntry, dedupe_key
-from infra.settings import Settings
+from infra.settings import Settings, load_settings
 from tests.conftest import AuthHeaders
 from tests.factories import new_id, order_body
 from tests.integration.receivers import SmtpReceiver, WebhookReceiver
 
-SECRET = "whsec-test-" + "x" * 32
+SECRET = new_secret()
 PUBLIC = "https://door-drop.example"
 TERMINAL = {"sent", "skipped", "dead"}
 
@@ -81,9 +83,10 @@ def wired(settings: Settings, webhook: WebhookReceiver, smtp: SmtpReceiver) -> S
     return msgspec.structs.replace(
         settings,
         webhook_url=webhook.url,
-        webhook_secret=SECRET,
+        webhook_secrets=(SECRET,),
         smtp_host="127.0.0.1",
         smtp_port=smtp.port,
+        smtp_tls="none",  # the plain test relay; TLS and AUTH are tested in test_smtp_tls_auth.py
         public_base_url=PUBLIC + "/",
         outbox_max_attempts=4,
     )
@@ -447,18 +450,132 @@ async def test_enqueue_is_part_of_the_callers_transaction_and_replays_are_no_ops
     assert set(await rows(db, event_id)) == {f"{event_id}:webhook", f"{event_id}:email"}
 
 
+def signed_headers(secrets: Sequence[str], msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+    keys = [decode_secret(secret) for secret in secrets]
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign_webhook(keys, msg_id, timestamp, body),
+    }
+
+
 def test_webhook_signatures_refuse_tampering_stale_timestamps_and_wrong_secrets() -> None:
     now = datetime.now(UTC)
-    stamp = str(int(now.timestamp()))
+    stamp = int(now.timestamp())
     body = b'{"eventId":"e"}'
-    signature = sign_webhook(SECRET, stamp, body)
-    assert verify_webhook(SECRET, stamp, body, signature, now, 300)
-    assert verify_webhook(SECRET, stamp, body, f"v1=deadbeef, {signature}", now, 300)  # rotated secret
-    assert not verify_webhook(SECRET, stamp, body + b" ", signature, now, 300)
-    assert not verify_webhook("another-secret", stamp, body, signature, now, 300)
-    assert not verify_webhook(SECRET, stamp, body, signature, now + timedelta(seconds=301), 300)
-    assert not verify_webhook(SECRET, "not-a-number", body, signature, now, 300)
-    assert not verify_webhook(SECRET, stamp, body, "", now, 300)
+    headers = signed_headers([SECRET], "e:webhook", stamp, body)
+    assert verify_webhook(SECRET, headers, body, now, 300)
+    assert verify_webhook(SECRET, {name.upper(): value for name, value in headers.items()}, body, now, 300)
+    assert not verify_webhook(SECRET, headers, body + b" ", now, 300)
+    assert not verify_webhook(new_secret(), headers, body, now, 300)
+    assert not verify_webhook(SECRET, headers, body, now + timedelta(seconds=301), 300)
+    assert not verify_webhook(SECRET, headers, body, now - timedelta(seconds=301), 300)
+    for name in headers:
+        assert not verify_webhook(SECRET, {**headers, name: ""}, body, now, 300), name
+    for stamp_text in ("not-a-number", f" {stamp}", f"+{stamp}", f"{stamp}.0", "9" * 5000):
+        assert not verify_webhook(SECRET, {**headers, "webhook-timestamp": stamp_text}, body, now, 300)
+    # Malformed entries are refused, not raised on (a receiver would answer 500 to anyone).
+    for garbage in ("v1", "v1,", "v1,%%%", "v2," + headers["webhook-signature"][3:], "x" * 10_000):
+        assert not verify_webhook(SECRET, {**headers, "webhook-signature": garbage}, body, now, 300)
+    assert verify_webhook(SECRET, {**headers, "webhook-signature": "v1,AAAA " + headers["webhook-signature"]}, body, now, 300)
+    with pytest.raises(ValueError, match="whsec_"):
+        verify_webhook("plain-old-secret", headers, body, now, 300)
+
+
+def test_a_captured_request_replayed_under_a_new_id_is_refused() -> None:
+    now = datetime.now(UTC)
+    body = b'{"eventId":"e1","orderId":"o1"}'
+    captured = signed_headers([SECRET], "e1:webhook", int(now.timestamp()), body)
+    assert verify_webhook(SECRET, captured, body, now)
+    # Within the tolerance, under a fresh id the receiver has never seen: the old scheme accepted this.
+    assert not verify_webhook(SECRET, {**captured, "webhook-id": "e2:webhook"}, body, now + timedelta(seconds=5))
+
+
+async def test_a_captured_webhook_replayed_to_the_receiver_under_a_new_id_is_not_acted_on(
+    db: Database, wired: Settings, webhook: WebhookReceiver
+) -> None:
+    order_id = await create_order(db)
+    event = await enqueue(db, "door_drop.completed", {"orderId": order_id}, ["webhook"])
+    key = dedupe_key(event, "webhook")
+    async with open_channels(wired) as channels:
+        await drain(worker(db, wired, channels, FakeClock()), db, event)
+    [(headers, body)] = [(h, b) for h, b in webhook.captured if h.get("webhook-id") == key]
+    assert headers["webhook-signature"].startswith("v1,")
+
+    async with httpx.AsyncClient() as attacker:
+        replays = {
+            new_id: await attacker.post(webhook.url, content=body, headers={**headers, "webhook-id": new_id})
+            for new_id in (f"{uuid.uuid4()}:webhook", key + "x")
+        }
+        same_id = await attacker.post(webhook.url, content=body, headers=headers)
+
+    assert {response.status_code for response in replays.values()} == {401}
+    assert not any(webhook.accepted_for(new_id) for new_id in replays)
+    # Under its own id the replay is a duplicate: acknowledged, never acted on twice.
+    assert same_id.status_code == 200
+    assert len(webhook.accepted_for(key)) == 1
+    assert webhook.duplicates.count(key) == 1
+
+
+async def test_rotation_signs_with_every_active_secret_and_either_receiver_verifies(
+    db: Database, wired: Settings
+) -> None:
+    old, new = new_secret(), new_secret()
+    rotating = msgspec.structs.replace(wired, webhook_secrets=(old, new))
+    receivers = {"old": WebhookReceiver(old), "new": WebhookReceiver(new), "other": WebhookReceiver(new_secret())}
+    for receiver in receivers.values():
+        await receiver.start()
+    try:
+        keys = {}
+        for name, receiver in receivers.items():
+            settings = msgspec.structs.replace(rotating, webhook_url=receiver.url)
+            order_id = await create_order(db)
+            event = await enqueue(db, "door_drop.completed", {"orderId": order_id}, ["webhook"])
+            keys[name] = dedupe_key(event, "webhook")
+            async with open_channels(settings) as channels:
+                await drain(worker(db, settings, channels, FakeClock()), db, event)
+    finally:
+        for receiver in receivers.values():
+            await receiver.stop()
+
+    for name in ("old", "new"):
+        assert len(receivers[name].accepted_for(keys[name])) == 1, name
+        assert receivers[name].bad_signatures == 0
+        [(headers, _)] = receivers[name].captured
+        assert [entry[:3] for entry in headers["webhook-signature"].split(" ")] == ["v1,", "v1,"]
+    assert receivers["other"].accepted == []
+    assert receivers["other"].bad_signatures == 1
+
+
+async def test_our_requests_verify_with_the_standard_webhooks_reference_library(
+    db: Database, wired: Settings, webhook: WebhookReceiver
+) -> None:
+    order_id = await create_order(db)
+    event = await enqueue(db, "door_drop.completed", {"orderId": order_id}, ["webhook"])
+    async with open_channels(wired) as channels:
+        await drain(worker(db, wired, channels, FakeClock()), db, event)
+    [(headers, body)] = [(h, b) for h, b in webhook.captured if h.get("webhook-id") == dedupe_key(event, "webhook")]
+
+    payload = standardwebhooks.Webhook(SECRET).verify(body, headers)
+    assert payload["orderId"] == order_id
+    with pytest.raises(standardwebhooks.WebhookVerificationError):
+        standardwebhooks.Webhook(SECRET).verify(body, {**headers, "webhook-id": "forged:webhook"})
+
+
+def test_webhook_secrets_are_read_as_a_list_and_checked_at_start() -> None:
+    env = {"DATABASE_URL": "postgresql://x/y", "S3_BUCKET": "b", "JWT_SECRET": "j" * 32}
+    first, second = new_secret(), new_secret().rstrip("=")  # unpadded base64 is accepted too
+    assert load_settings(env | {"WEBHOOK_SECRETS": f" {first}, {second} "}).webhook_secrets == (first, second)
+    for bad in ("not-whsec", "whsec_!!!!", "whsec_" + "QUFB" * 4, f"{first} whsec_"):
+        with pytest.raises(ConfigError) as raised:
+            load_settings(env | {"WEBHOOK_SECRETS": bad})
+        assert raised.value.variable == "WEBHOOK_SECRETS"
+        assert first not in str(raised.value)
+    # The old variable is refused by name, not silently ignored.
+    with pytest.raises(ConfigError) as replaced:
+        load_settings(env | {"WEBHOOK_SECRET": "whsec-old-plain-secret"})
+    assert replaced.value.variable == "WEBHOOK_SECRET"
+    assert "WEBHOOK_SECRETS" in replaced.value.problem
 
 
 def test_texts_cover_each_event_in_both_languages() -> None:
@@ -483,7 +600,7 @@ def test_texts_cover_each_event_in_both_languages() -> None:
 
 
 def test_webhook_url_without_a_secret_stops_the_start(settings: Settings) -> None:
-    half = msgspec.structs.replace(settings, webhook_url="https://gw.example/hook", webhook_secret=None)
+    half = msgspec.structs.replace(settings, webhook_url="https://gw.example/hook", webhook_secrets=())
     with pytest.raises(ConfigError) as raised:
         channels_from_settings(half)
-    assert raised.value.variable == "WEBHOOK_SECRET"
+    assert raised.value.variable == "WEBHOOK_SECRETS"
