@@ -7,7 +7,12 @@ from importlib import resources
 
 from device_attestation.certificates import TrustAnchors, public_keys_from_pem
 
-__all__ = ["android_trust_anchors", "apple_app_attestation_roots", "apple_trust_anchors", "google_hardware_roots"]
+__all__ = [
+    "android_trust_anchors",
+    "apple_app_attestation_roots",
+    "apple_trust_anchors",
+    "google_hardware_roots",
+]
 
 
 @cache

@@ -43,9 +43,17 @@ AAGUIDS: Final = {"production": b"appattest" + b"\x00" * 7, "development": b"app
 _CONTEXT, _OCTET_STRING, _SEQUENCE = 2, 4, 16
 # rpIdHash (32) + flags (1) + signCount (4); attested credential data follows in an attestation.
 _AUTH_DATA_HEADER: Final = 37
-# Errors cbor2 raises on bytes that are not well-formed CBOR (CBORDecodeError is a ValueError; deep nesting
-# and huge lengths surface as the others).
-_CBOR_ERRORS: Final = (ValueError, TypeError, EOFError, OverflowError, RecursionError, MemoryError)
+# Errors cbor2 raises on bytes that are not well-formed CBOR (CBORDecodeError stopped being a ValueError in
+# cbor2 6; semantic tags with bad contents, deep nesting and huge lengths surface as the others).
+_CBOR_ERRORS: Final = (
+    cbor2.CBORDecodeError,
+    ValueError,
+    TypeError,
+    EOFError,
+    OverflowError,
+    RecursionError,
+    MemoryError,
+)
 
 
 class ApplePolicy(msgspec.Struct, frozen=True, kw_only=True):
@@ -101,7 +109,9 @@ def verify_app_attest_attestation(
     reasons = [Reason(code="chain", detail=problem) for problem in chain_problems(chain, anchors, now)]
     expected_nonce = hashlib.sha256(auth_data + hashlib.sha256(challenge).digest()).digest()
     if not hmac.compare_digest(nonce, expected_nonce):
-        reasons.append(Reason(code="challenge", detail="the nonce is not SHA-256(authData ‖ SHA-256(challenge))"))
+        reasons.append(
+            Reason(code="challenge", detail="the nonce is not SHA-256(authData ‖ SHA-256(challenge))")
+        )
     app_ids = {hashlib.sha256(app.encode()).digest(): app for app in policy.app_ids}
     app_id = app_ids.get(auth_data[:32], "")
     if not app_id:
@@ -137,11 +147,18 @@ def verify_app_attest_attestation(
 
 
 def verify_app_attest_assertion(
-    assertion: bytes, *, client_data: bytes, public_key_der: bytes, app_id: str, last_counter: int
+    assertion: bytes,
+    *,
+    client_data: bytes,
+    public_key_der: bytes,
+    app_id: str,
+    last_counter: int,
+    client_data_hash: bytes | None = None,
 ) -> PhotoSignatureVerdict:
     """Whether `assertion` (DCAppAttestService.generateAssertion over SHA-256 of `client_data`) is fresh and ours.
 
-    For a photo `client_data` is the exact JPEG bytes; `last_counter` is the last counter accepted from the device.
+    For a photo `client_data` is the exact JPEG bytes, and `client_data_hash` their SHA-256 when the caller
+    already has it; `last_counter` is the last counter accepted from the device.
     """
     try:
         document = cbor2.loads(assertion)
@@ -149,7 +166,11 @@ def verify_app_attest_assertion(
         return _refuse_photo("format", f"assertion is not CBOR: {exc}")
     signature = document.get("signature") if isinstance(document, dict) else None
     auth_data = document.get("authenticatorData") if isinstance(document, dict) else None
-    if not isinstance(signature, bytes) or not isinstance(auth_data, bytes) or len(auth_data) < _AUTH_DATA_HEADER:
+    if (
+        not isinstance(signature, bytes)
+        or not isinstance(auth_data, bytes)
+        or len(auth_data) < _AUTH_DATA_HEADER
+    ):
         return _refuse_photo("format", "assertion lacks signature or authenticatorData")
     try:
         key = load_public_key(public_key_der)
@@ -158,11 +179,15 @@ def verify_app_attest_assertion(
     if not isinstance(key, ec.EllipticCurvePublicKey):
         return _refuse_photo("format", "the device key is not an EC key")
     reasons: list[Reason] = []
-    nonce = hashlib.sha256(auth_data + hashlib.sha256(client_data).digest()).digest()
+    if client_data_hash is None:
+        client_data_hash = hashlib.sha256(client_data).digest()
+    nonce = hashlib.sha256(auth_data + client_data_hash).digest()
     try:
         key.verify(signature, nonce, ec.ECDSA(hashes.SHA256()))
     except (InvalidSignature, ValueError):
-        reasons.append(Reason(code="signature", detail="not signed by the device's attested key over this photo"))
+        reasons.append(
+            Reason(code="signature", detail="not signed by the device's attested key over this photo")
+        )
     if not hmac.compare_digest(auth_data[:32], hashlib.sha256(app_id.encode()).digest()):
         reasons.append(Reason(code="app", detail=f"rpIdHash is not the SHA-256 of {app_id}"))
     counter = int.from_bytes(auth_data[33:37], "big")

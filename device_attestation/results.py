@@ -22,7 +22,9 @@ __all__ = [
 ]
 
 # The stable codes of issue 13: the API reports them as `reasons: [{code, detail}]`.
-EnrollmentRule = Literal["chain", "revoked", "challenge", "app", "security_level", "boot_state", "key", "format"]
+EnrollmentRule = Literal[
+    "chain", "revoked", "challenge", "app", "security_level", "boot_state", "key", "format"
+]
 # Per photo; the API folds every one of them into `provenance.signature`.
 PhotoRule = Literal["format", "signature", "counter", "app"]
 
