@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import resource
 import signal
 import sys
@@ -233,8 +234,14 @@ def main() -> None:
         runner: Any = uvloop.run
     except ImportError:
         runner = asyncio.run
-    sys.stdout.buffer.write(msgspec.json.encode(runner(_run(job))))
-
+    answer = memoryview(msgspec.json.encode(runner(_run(job))))
+    # Written with os.write until all of it is out: after the event loop, one buffered write of a few
+    # MB to the pipe returned short (131,072 of 2.4 MB) and the parent read JSON cut off mid-way.
+    sys.stdout.flush()
+    fd = sys.stdout.fileno()
+    os.set_blocking(fd, True)
+    while answer:
+        answer = answer[os.write(fd, answer) :]
 
 if __name__ == "__main__":
     main()
