@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import msgspec
 
+from courier_api.access import order_for
 from courier_api.context import RequestContext
 from courier_api.formats import map_url
 from courier_api.request_context import request_id_var
@@ -17,7 +18,6 @@ from courier_api.schemas.claims import (
     OrderEvidence,
     StoredEvidence,
 )
-from courier_api.use_cases.access import order_for
 from courier_api.use_cases.claims import claim_deadline, claim_view
 from infra.repositories.capture import AttemptRecord
 from infra.repositories.orders import OrderRecord

@@ -12,7 +12,8 @@ from courier_api.dependencies import Services
 from courier_api.errors import InvalidInput
 from courier_api.params import ClaimId, CustomerId, OrderId
 from courier_api.schemas.claims import BarRequest, ClaimDecisionRequest, OrderEvidence
-from courier_api.use_cases import bars, claims, pages
+from courier_api.use_cases import bars, claims
+from courier_api.web import page_content
 from courier_api.web.base import (
     PageController,
     changer,
@@ -59,7 +60,7 @@ class SupportPages(PageController):
         """Every attempt with every check, the claims with a decision form, bars and the audit trail."""
         if token is not None:
             return sign_in(request, services, token)
-        view = await services.run(viewer(request), pages.support_page, order_id)
+        view = await services.run(viewer(request), page_content.support_page, order_id)
         session = signed(request, services, view.viewer)
         return page(
             "support_order.html",

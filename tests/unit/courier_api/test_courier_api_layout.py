@@ -1,0 +1,46 @@
+"""The layout the README's module map promises: use_cases/ holds use cases."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import inspect
+import pkgutil
+
+import msgspec
+import pytest
+
+import courier_api.use_cases
+from courier_api.context import RequestContext
+
+
+def _use_case_modules() -> list[str]:
+    return [
+        info.name for info in pkgutil.iter_modules(courier_api.use_cases.__path__, "courier_api.use_cases.")
+    ]
+
+
+def _is_data(cls: type) -> bool:
+    return issubclass(cls, (msgspec.Struct, BaseException)) or dataclasses.is_dataclass(cls)
+
+
+def _takes_request_context(method: object) -> bool:
+    if not inspect.iscoroutinefunction(method):
+        return False
+    parameters = list(inspect.signature(method).parameters.values())
+    return len(parameters) > 1 and parameters[1].annotation in ("RequestContext", RequestContext)
+
+
+@pytest.mark.parametrize("module_name", _use_case_modules())
+def test_use_cases_holds_only_use_cases_and_their_data(module_name: str) -> None:
+    """A class in use_cases/ carries data or runs use cases on a RequestContext; pools, caches, limiters
+    and ports live in components/."""
+    module = importlib.import_module(module_name)
+    strays = []
+    for name, cls in vars(module).items():
+        if name.startswith("_") or not inspect.isclass(cls) or cls.__module__ != module_name or _is_data(cls):
+            continue
+        public = [m for n, m in vars(cls).items() if callable(m) and not n.startswith("_")]
+        if not public or not all(_takes_request_context(m) for m in public):
+            strays.append(name)
+    assert strays == [], f"{module_name} holds things that are not use cases: {strays}"
