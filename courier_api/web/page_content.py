@@ -16,9 +16,10 @@ import msgspec
 from courier_api.access import order_for
 from courier_api.auth import Principal
 from courier_api.context import RequestContext
-from courier_api.schemas.claims import AuditEntry, BarHistory, CustomerDelivery, IncidentReport, OrderEvidence
+from courier_api.schemas.claims import AuditEntry, CustomerDelivery, IncidentReport, OrderEvidence
 from courier_api.schemas.orders import Locale
 from courier_api.use_cases import bars, claims, evidence, incidents
+from courier_api.use_cases.bars import BarHistory
 
 AUDIT_TRAIL_LIMIT = 200
 

@@ -11,7 +11,7 @@ from litestar.response import Redirect
 from courier_api.dependencies import Services
 from courier_api.errors import InvalidInput
 from courier_api.params import ClaimId, CustomerId, OrderId
-from courier_api.schemas.claims import BarRequest, ClaimDecisionRequest, OrderEvidence
+from courier_api.schemas.claims import ClaimDecisionRequest, OrderEvidence
 from courier_api.use_cases import bars, claims
 from courier_api.web import page_content
 from courier_api.web.base import (
@@ -93,7 +93,7 @@ class SupportPages(PageController):
         """Bar the customer from door drops after confirmed fraud."""
         fields = await checked_form(request, services)
         back = order_id_field(fields)
-        reason = convert_form({"reason": fields.get("reason", "").strip()}, BarRequest).reason
+        reason = convert_form({"reason": fields.get("reason", "").strip()}, bars.BarRequest).reason
         await services.run(changer(request), bars.bar_customer, customer_id, reason)
         return see_other(f"/support/orders/{back}")
 

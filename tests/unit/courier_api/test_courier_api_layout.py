@@ -1,17 +1,21 @@
-"""The layout the README's module map promises: use_cases/ holds use cases."""
+"""The layout the README's module map promises: use_cases/ holds use cases, one concept lives in one place."""
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import importlib
 import inspect
 import pkgutil
+from pathlib import Path
 
 import msgspec
 import pytest
 
 import courier_api.use_cases
 from courier_api.context import RequestContext
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _use_case_modules() -> list[str]:
@@ -44,3 +48,21 @@ def test_use_cases_holds_only_use_cases_and_their_data(module_name: str) -> None
         if not public or not all(_takes_request_context(m) for m in public):
             strays.append(name)
     assert strays == [], f"{module_name} holds things that are not use cases: {strays}"
+
+
+def _source_files() -> list[Path]:
+    return sorted(p for folder in ("courier_api", "infra") for p in (ROOT / folder).rglob("*.py"))
+
+
+def test_customer_bars_live_in_one_module_per_layer() -> None:
+    """Bars: the use cases with their wire structs in use_cases/bars.py, the SQL in infra/repositories/bars.py."""
+    homes = {"courier_api/use_cases/bars.py", "infra/repositories/bars.py"}
+    defined_elsewhere = [
+        f"{path.relative_to(ROOT)}: {node.name}"
+        for path in _source_files()
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ClassDef)
+        and node.name.startswith("Bar")
+        and str(path.relative_to(ROOT)) not in homes
+    ]
+    assert defined_elsewhere == []
