@@ -1,4 +1,5 @@
-"""The layout the README's module map promises: use_cases/ holds use cases, one concept lives in one place."""
+"""The layout the README's module map promises: use_cases/ holds use cases, one concept lives in one place,
+and comments and docstrings cite files that exist."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ import ast
 import dataclasses
 import importlib
 import inspect
+import io
 import pkgutil
+import re
+import tokenize
 from pathlib import Path
 
 import msgspec
@@ -66,3 +70,34 @@ def test_customer_bars_live_in_one_module_per_layer() -> None:
         and str(path.relative_to(ROOT)) not in homes
     ]
     assert defined_elsewhere == []
+
+
+# A path with a folder and a file suffix, as comments and docstrings cite them (`infra/documents.py`).
+_CITED_PATH = re.compile(
+    r"(?<![\w/.-])((?:\.\./)?[A-Za-z_][\w.-]*(?:/[\w.-]+)+\.(?:py|sql|md|html|css|toml|sh))\b"
+)
+
+
+def _comments_and_docstrings(source: str) -> list[str]:
+    texts = [
+        t.string for t in tokenize.generate_tokens(io.StringIO(source).readline) if t.type == tokenize.COMMENT
+    ]
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            docstring = ast.get_docstring(node)
+            if docstring:
+                texts.append(docstring)
+    return texts
+
+
+def test_comments_and_docstrings_cite_files_that_exist() -> None:
+    missing = []
+    for path in _source_files():
+        for text in _comments_and_docstrings(path.read_text()):
+            for cited in _CITED_PATH.findall(text):
+                if "NNNN" in cited:  # a naming pattern, not a file
+                    continue
+                bases = (ROOT, path.parent, ROOT / "courier_api", ROOT / "infra")
+                if not any((base / cited).exists() for base in bases):
+                    missing.append(f"{path.relative_to(ROOT)} cites {cited}")
+    assert missing == []
