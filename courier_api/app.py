@@ -14,6 +14,10 @@ from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from courier_api.auth import Principal, TokenService
+from courier_api.components.attestation import AcceptAnyDevice, DeviceAttestation
+from courier_api.components.photo_verifier import PhotoVerifier
+from courier_api.components.policy_catalog import PolicyCatalog
+from courier_api.components.rate_limits import Limit, RateLimiter
 from courier_api.context import Config
 from courier_api.controllers import JSON_HANDLERS
 from courier_api.dependencies import Services, provide_principal, provide_services
@@ -21,11 +25,7 @@ from courier_api.logging_setup import request_id_middleware
 from courier_api.problem_mapping import EXCEPTION_HANDLERS, declare_problem_responses
 from courier_api.request_body import BoundedJsonRequest
 from courier_api.services import AppServices
-from courier_api.use_cases.attestation import AcceptAnyDevice, DeviceAttestation
 from courier_api.use_cases.capture import PhotoIntake
-from courier_api.use_cases.photo_verifier import PhotoVerifier
-from courier_api.use_cases.policy_catalog import PolicyCatalog
-from courier_api.use_cases.rate_limits import Limit, RateLimiter
 from courier_api.web import web_handlers
 from infra.change_feed import ChangeFeed
 from infra.database import Database

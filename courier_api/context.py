@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from courier_api.auth import Principal
-from courier_api.use_cases.attestation import AcceptAnyDevice, DeviceAttestation
-from courier_api.use_cases.policy_catalog import PolicyCatalog
-from courier_api.use_cases.rate_limits import RateLimiter
+from courier_api.components.attestation import AcceptAnyDevice, DeviceAttestation
+from courier_api.components.policy_catalog import PolicyCatalog
+from courier_api.components.rate_limits import RateLimiter
 from infra.database import Database
 from infra.repositories import UnitOfWork
 from infra.settings import Settings

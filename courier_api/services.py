@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 from typing import Concatenate, ParamSpec, TypeVar
 
 from courier_api.auth import Principal, TokenService
+from courier_api.components.attestation import AcceptAnyDevice, DeviceAttestation
+from courier_api.components.policy_catalog import PolicyCatalog
+from courier_api.components.rate_limits import RateLimiter
 from courier_api.context import Config, RequestContext
-from courier_api.use_cases.attestation import AcceptAnyDevice, DeviceAttestation
 from courier_api.use_cases.capture import PhotoIntake
-from courier_api.use_cases.policy_catalog import PolicyCatalog
-from courier_api.use_cases.rate_limits import RateLimiter
 from infra.database import Database
 from infra.repositories import UnitOfWork
 from infra.settings import Settings

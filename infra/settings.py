@@ -45,8 +45,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     label_min_share: Fraction = 0.02
     label_max_share: Fraction = 0.15
     verify_workers: PositiveInt = 2
-    # "thread" measured less CPU per photo with the event loop still responsive (see bench/ and
-    # courier_api/use_cases/photo_verifier.py); "process" isolates native crashes from the API process.
+    # "thread" hands the photo over without pickling and keeps one copy of the native libraries (why:
+    # courier_api/components/photo_verifier.py; `python -m bench --env VERIFY_POOL=process` compares the
+    # two); "process" isolates native crashes from the API process.
     verify_pool: Literal["process", "thread"] = "thread"
     photo_url_ttl_s: PositiveInt = 300
     # Notification links sign the customer in, view-only, on one order's page. A day covers "read it
@@ -89,7 +90,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             missing = "SMTP_PASSWORD" if self.smtp_password is None else "SMTP_USERNAME"
             raise ConfigError(missing, "is required when the other of SMTP_USERNAME/SMTP_PASSWORD is set")
         if self.smtp_password is not None and self.smtp_tls == "none":
-            raise ConfigError("SMTP_TLS", "is none, which would send SMTP_PASSWORD in clear; use starttls or tls")
+            raise ConfigError(
+                "SMTP_TLS", "is none, which would send SMTP_PASSWORD in clear; use starttls or tls"
+            )
         if self.smtp_send_timeout_s < self.smtp_timeout_s:
             raise ConfigError("SMTP_SEND_TIMEOUT_S", "must be at least SMTP_TIMEOUT_S")
         for position, secret in enumerate(self.webhook_secrets, start=1):

@@ -6,7 +6,7 @@ its own CRC to every upload) so the stored object carries the SHA-256 we record 
 
 The body is not hashed a second time for the SigV4 signature (`payload_signing_enabled=False`:
 `x-amz-content-sha256: UNSIGNED-PAYLOAD`; botocore otherwise hashes every body sent over plain
-http, and over https too when no Content-MD5 is set: ~3 ms of CPU per 2.9 MB photo). Integrity and
+http, and over https too when no Content-MD5 is set: a second full pass over every photo). Integrity and
 authenticity of the body still hold: the `x-amz-checksum-sha256` header is signed, and S3 refuses
 a body that does not match it (BadDigest), so neither the bytes nor their checksum can change.
 """

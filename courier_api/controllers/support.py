@@ -7,15 +7,9 @@ from litestar.params import JSONBody
 
 from courier_api.dependencies import Caller, Services
 from courier_api.params import ClaimId, CustomerId, OrderId
-from courier_api.schemas.claims import (
-    BarHistory,
-    BarRequest,
-    BarView,
-    ClaimDecisionRequest,
-    ClaimView,
-    OrderEvidence,
-)
+from courier_api.schemas.claims import ClaimDecisionRequest, ClaimView, OrderEvidence
 from courier_api.use_cases import bars, claims, evidence
+from courier_api.use_cases.bars import BarHistory, BarRequest, BarView
 
 
 class SupportController(Controller):

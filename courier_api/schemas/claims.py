@@ -1,4 +1,4 @@
-"""Customer deliveries, claims, support evidence, bars, audit and rollout health on the wire."""
+"""Customer deliveries, claims, support evidence, audit and rollout health on the wire (bars: `use_cases/bars.py`)."""
 
 from __future__ import annotations
 
@@ -116,25 +116,6 @@ class OrderEvidence(WireStruct):
     captured_at: datetime | None = None  # what the courier's app wrote into the photo
     customer_notified_at: datetime | None = None  # first notification delivered to the customer
     claim_deadline: datetime | None = None
-
-
-class BarRequest(WireStruct):
-    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
-
-
-class BarView(WireStruct):
-    customer_id: str
-    reason: str
-    barred_by: str
-    barred_at: datetime
-    lifted_by: str | None = None
-    lifted_at: datetime | None = None
-
-
-class BarHistory(WireStruct):
-    customer_id: str
-    barred: bool
-    history: list[BarView]
 
 
 class AuditEntry(WireStruct):

@@ -1,12 +1,40 @@
-"""Support bars a customer from door drops after confirmed fraud, and lifts the bar."""
+"""Customer bars: support bars a customer from door drops after confirmed fraud, and lifts the bar.
+
+The whole concept, in one place per layer: these use cases and their wire structs; the SQL in
+`infra/repositories/bars.py`; the set of barred customers each decision reads in
+`components/policy_catalog.py`; the eligibility rule `customer_barred` in `eligibility/`. The JSON
+handlers (`controllers/support.py`) and the page forms (`web/support.py`) only call these.
+"""
 
 from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
 
 import msgspec
 
 from courier_api.context import RequestContext
 from courier_api.errors import Conflict, NotFound
-from courier_api.schemas.claims import BarHistory, BarView
+from infra.documents import WireStruct
+
+
+class BarRequest(WireStruct):
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+
+
+class BarView(WireStruct):
+    customer_id: str
+    reason: str
+    barred_by: str
+    barred_at: datetime
+    lifted_by: str | None = None
+    lifted_at: datetime | None = None
+
+
+class BarHistory(WireStruct):
+    customer_id: str
+    barred: bool
+    history: list[BarView]
 
 
 async def bar_customer(ctx: RequestContext, customer_id: str, reason: str) -> BarView:

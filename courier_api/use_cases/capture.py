@@ -24,7 +24,10 @@ import msgspec
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from courier_api.access import order_for
 from courier_api.auth import Principal
+from courier_api.components.photo_verifier import PhotoVerifier
+from courier_api.components.policy_catalog import PolicyCatalog
 from courier_api.context import Config, RequestContext
 from courier_api.errors import Conflict, IdempotencyMismatch, InvalidInput, NotEligible, NotFound
 from courier_api.notifications.texts import DOOR_DROP_COMPLETED
@@ -35,10 +38,7 @@ from courier_api.schemas.capture import (
     DeliveryState,
     PhotoAttemptView,
 )
-from courier_api.use_cases.access import order_for
 from courier_api.use_cases.eligibility import order_facts
-from courier_api.use_cases.photo_verifier import PhotoVerifier
-from courier_api.use_cases.policy_catalog import PolicyCatalog
 from eligibility import Decision, decide
 from infra.database import Database
 from infra.errors import ConflictingWrite

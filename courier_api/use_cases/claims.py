@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 import msgspec
 
+from courier_api.access import order_for, require_full_sign_in
 from courier_api.context import RequestContext
 from courier_api.errors import Conflict, InvalidInput, NotFound
 from courier_api.request_context import request_id_var
@@ -16,7 +17,6 @@ from courier_api.schemas.claims import (
     ClaimView,
     CustomerDelivery,
 )
-from courier_api.use_cases.access import order_for, require_full_sign_in
 from infra.errors import ConflictingWrite
 from infra.repositories import UnitOfWork
 from infra.repositories.claims import ClaimRecord

@@ -5,10 +5,10 @@ from __future__ import annotations
 import base64
 import binascii
 
+from courier_api.components.attestation import AttestationRefused
 from courier_api.context import RequestContext
 from courier_api.errors import InvalidInput
 from courier_api.schemas.capture import DeviceEnrollment, DeviceView
-from courier_api.use_cases.attestation import AttestationRefused
 
 ED25519_KEY_BYTES = 32
 

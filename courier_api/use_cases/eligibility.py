@@ -6,12 +6,12 @@ from datetime import datetime
 
 import msgspec
 
+from courier_api.access import order_for
 from courier_api.auth import Role
+from courier_api.components.policy_catalog import PolicyCatalog
 from courier_api.context import RequestContext
 from courier_api.errors import Conflict, NotEligible
 from courier_api.schemas.eligibility import DecisionView, DoorDropView
-from courier_api.use_cases.access import order_for
-from courier_api.use_cases.policy_catalog import PolicyCatalog
 from eligibility import Decision, ItemFacts, OrderFacts, decide
 from infra.documents import OrderSnapshot
 from infra.repositories import UnitOfWork

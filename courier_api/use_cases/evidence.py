@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import msgspec
 
+from courier_api.access import order_for
 from courier_api.context import RequestContext
 from courier_api.formats import map_url
 from courier_api.request_context import request_id_var
-from courier_api.schemas.capture import CheckView
 from courier_api.schemas.claims import (
     AttemptEvidence,
     AuditEntry,
@@ -17,7 +17,7 @@ from courier_api.schemas.claims import (
     OrderEvidence,
     StoredEvidence,
 )
-from courier_api.use_cases.access import order_for
+from courier_api.schemas.records import view_of
 from courier_api.use_cases.claims import claim_deadline, claim_view
 from infra.repositories.capture import AttemptRecord
 from infra.repositories.orders import OrderRecord
@@ -93,13 +93,7 @@ async def evidence_of(ctx: RequestContext, order: OrderRecord) -> OrderEvidence:
         left_at=order.delivered_at,
         last_door_drop_decision=None
         if decision is None
-        else DecisionRecordView(
-            enabled=decision.enabled,
-            eligible=decision.eligible,
-            policy_version=decision.policy_version,
-            decided_by=decision.decided_by,
-            decided_at=decision.decided_at,
-        ),
+        else msgspec.convert(decision, DecisionRecordView, from_attributes=True),
         session_policy_versions=policy_versions,
         accepted=stored,
         attempts=views,
@@ -117,24 +111,10 @@ def _attempt_view(
     copy_url = None
     if attempt.customer_copy_key and attempt.deleted_at is None:
         copy_url = store.presigned_get_url(attempt.customer_copy_key, ttl_s=ttl_s)
-    return AttemptEvidence(
-        photo_id=attempt.photo_id,
+    return view_of(
+        AttemptEvidence,
+        attempt,
         verdict="accepted" if attempt.accepted else "rejected",
-        checks=[msgspec.convert(check, CheckView) for check in attempt.checks],
-        sha256=attempt.sha256,
-        size_bytes=attempt.size_bytes,
-        width=attempt.width,
-        height=attempt.height,
-        session_id=attempt.session_id,
-        device_id=attempt.device_id,
-        courier_id=attempt.courier_id,
-        created_at=attempt.created_at,
-        captured_at=attempt.captured_at,
-        lat=attempt.lat,
-        lon=attempt.lon,
-        distance_m=attempt.distance_m,
-        label_share=attempt.label_share,
-        decoded_label=attempt.decoded_label,
         original_url=original_url,
         customer_copy_url=copy_url,
         evidence_deleted_at=attempt.deleted_at,

@@ -7,6 +7,7 @@ from datetime import datetime
 from courier_api.context import RequestContext
 from courier_api.errors import InvalidInput
 from courier_api.schemas.claims import CityTotals, IncidentReport, IncidentRow
+from courier_api.schemas.records import view_of
 
 _MAX_DAYS = 370
 
@@ -26,17 +27,7 @@ async def incident_report(ctx: RequestContext, start: datetime, end: datetime) -
         )
     weekly = await ctx.uow.claims.weekly_incidents(start, end)
     rows = [
-        IncidentRow(
-            city=w.city,
-            week_start=w.week_start,
-            door_drops=w.door_drops,
-            rejected_attempts=w.rejected_attempts,
-            claims=w.claims,
-            compensations=w.compensations,
-            compensated_kopecks=w.compensated_kopecks,
-            claims_per_1000_drops=per_thousand(w.claims, w.door_drops),
-        )
-        for w in weekly
+        view_of(IncidentRow, w, claims_per_1000_drops=per_thousand(w.claims, w.door_drops)) for w in weekly
     ]
     totals: dict[str, list[int]] = {}
     for w in weekly:

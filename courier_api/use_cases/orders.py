@@ -6,23 +6,14 @@ from courier_api.auth import Role
 from courier_api.context import RequestContext
 from courier_api.errors import Conflict, NotFound
 from courier_api.schemas.orders import CourierAssignment, OrderSnapshot, OrderView
+from courier_api.schemas.records import view_of
 from infra.repositories.orders import OrderRecord
 
 STAFF_READERS: tuple[Role, ...] = ("service", "support", "admin")
 
 
 def order_view(record: OrderRecord) -> OrderView:
-    return OrderView(
-        order_id=record.order_id,
-        order=record.snapshot,
-        courier_id=record.courier_id,
-        courier_first_name=record.courier_first_name,
-        status=record.status,
-        door_drop_enabled=record.door_drop_enabled,
-        delivered_at=record.delivered_at,
-        created_at=record.created_at,
-        updated_at=record.updated_at,
-    )
+    return view_of(OrderView, record, order=record.snapshot)
 
 
 async def upsert_order(ctx: RequestContext, order_id: str, snapshot: OrderSnapshot) -> tuple[OrderView, bool]:

@@ -6,6 +6,7 @@ from courier_api.auth import Role
 from courier_api.context import RequestContext
 from courier_api.errors import Conflict, NotFound
 from courier_api.schemas.outbox import DeadLetters, OutboxEntryView
+from courier_api.schemas.records import view_of
 from infra.repositories.outbox import OutboxEntry
 
 OUTBOX_STAFF: tuple[Role, ...] = ("support", "admin")
@@ -13,19 +14,11 @@ OUTBOX_STAFF: tuple[Role, ...] = ("support", "admin")
 
 def entry_view(entry: OutboxEntry) -> OutboxEntryView:
     order_id = entry.payload.get("orderId")
-    return OutboxEntryView(
-        id=entry.id,
+    return view_of(
+        OutboxEntryView,
+        entry,
         event_id=str(entry.event_id),
-        event_type=entry.event_type,
-        channel=entry.channel,
-        dedupe_key=entry.dedupe_key,
-        status=entry.status,
-        attempts=entry.attempts,
-        created_at=entry.created_at,
-        updated_at=entry.updated_at,
-        next_attempt_at=entry.next_attempt_at,
         order_id=order_id if isinstance(order_id, str) else None,
-        last_error=entry.last_error,
     )
 
 

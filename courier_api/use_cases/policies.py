@@ -11,6 +11,7 @@ import msgspec
 from courier_api.context import RequestContext
 from courier_api.errors import InvalidInput, NotFound
 from courier_api.schemas.eligibility import PolicyVersionView, WhatIfAnswer, WhatIfCity
+from courier_api.schemas.records import view_of
 from courier_api.use_cases.eligibility import order_facts
 from eligibility import Policy, PolicyVersion, decide, evaluate, policy_in_force, validate_policy
 from infra.repositories.policies import StoredPolicy
@@ -23,12 +24,7 @@ def _policy(row: StoredPolicy) -> Policy:
 
 
 def _view(row: StoredPolicy) -> PolicyVersionView:
-    return PolicyVersionView(
-        version=row.version,
-        policy=_policy(row),
-        created_by=row.created_by,
-        created_at=row.created_at,
-    )
+    return view_of(PolicyVersionView, row, policy=_policy(row))
 
 
 async def publish(ctx: RequestContext, draft: Policy) -> PolicyVersionView:

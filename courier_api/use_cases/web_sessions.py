@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 
 import msgspec
 
+from courier_api.access import require_full_sign_in
 from courier_api.auth import ROLES, Principal, Role
 from courier_api.errors import NotAuthenticated
-from courier_api.use_cases.access import require_full_sign_in
 from infra.repositories import UnitOfWork
 
 _SESSION_ID_BYTES = 32

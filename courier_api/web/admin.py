@@ -10,7 +10,7 @@ from litestar.params import QueryParameter
 
 from courier_api.dependencies import Services
 from courier_api.errors import InvalidInput
-from courier_api.use_cases import pages
+from courier_api.web import page_content
 from courier_api.web.base import PageController, sign_in, signed, viewer
 from courier_api.web.chart import incident_chart
 from courier_api.web.customer import LinkToken
@@ -50,7 +50,7 @@ class AdminPages(PageController):
         today = datetime.combine(services.now().date(), time(), tzinfo=UTC)
         until = moment(end, "to") if end else today + timedelta(days=1)
         since = moment(start, "from") if start else until - timedelta(weeks=DEFAULT_WEEKS)
-        view = await services.run(viewer(request), pages.incidents_page, since, until)
+        view = await services.run(viewer(request), page_content.incidents_page, since, until)
         return page(
             "admin_incidents.html",
             report=view.report,

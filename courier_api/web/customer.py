@@ -12,7 +12,8 @@ from litestar.response import Redirect
 from courier_api.dependencies import Services
 from courier_api.params import OrderId
 from courier_api.schemas.claims import ClaimRequest, CustomerDelivery
-from courier_api.use_cases import claims, pages
+from courier_api.use_cases import claims
+from courier_api.web import page_content
 from courier_api.web.base import (
     MAX_TOKEN_CHARS,
     PageController,
@@ -52,7 +53,7 @@ class CustomerPages(PageController):
         """Status, when and by whom it was left, the photo, the claim, in the customer's language."""
         if token is not None:
             return sign_in(request, services, token)
-        view = await services.run(viewer(request), pages.customer_page, order_id)
+        view = await services.run(viewer(request), page_content.customer_page, order_id)
         session = signed(request, services, view.viewer)
         # Whether to offer the button is judged at render time; `claims.open_claim` still decides.
         now = services.now()

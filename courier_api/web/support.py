@@ -11,8 +11,9 @@ from litestar.response import Redirect
 from courier_api.dependencies import Services
 from courier_api.errors import InvalidInput
 from courier_api.params import ClaimId, CustomerId, OrderId
-from courier_api.schemas.claims import BarRequest, ClaimDecisionRequest, OrderEvidence
-from courier_api.use_cases import bars, claims, pages
+from courier_api.schemas.claims import ClaimDecisionRequest, OrderEvidence
+from courier_api.use_cases import bars, claims
+from courier_api.web import page_content
 from courier_api.web.base import (
     PageController,
     changer,
@@ -59,7 +60,7 @@ class SupportPages(PageController):
         """Every attempt with every check, the claims with a decision form, bars and the audit trail."""
         if token is not None:
             return sign_in(request, services, token)
-        view = await services.run(viewer(request), pages.support_page, order_id)
+        view = await services.run(viewer(request), page_content.support_page, order_id)
         session = signed(request, services, view.viewer)
         return page(
             "support_order.html",
@@ -92,7 +93,7 @@ class SupportPages(PageController):
         """Bar the customer from door drops after confirmed fraud."""
         fields = await checked_form(request, services)
         back = order_id_field(fields)
-        reason = convert_form({"reason": fields.get("reason", "").strip()}, BarRequest).reason
+        reason = convert_form({"reason": fields.get("reason", "").strip()}, bars.BarRequest).reason
         await services.run(changer(request), bars.bar_customer, customer_id, reason)
         return see_other(f"/support/orders/{back}")
 

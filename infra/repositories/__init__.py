@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from infra.repositories.bars import BarRepository
 from infra.repositories.capture import (
     AttemptRepository,
     DeviceRepository,
@@ -14,7 +15,7 @@ from infra.repositories.claims import AuditRepository, ClaimRepository
 from infra.repositories.connection import Connection
 from infra.repositories.orders import OrderRepository
 from infra.repositories.outbox import OutboxRepository
-from infra.repositories.policies import BarRepository, DecisionRepository, PolicyRepository
+from infra.repositories.policies import DecisionRepository, PolicyRepository
 from infra.repositories.rate_limits import RateLimitRepository
 from infra.repositories.web_sessions import WebSessionRepository
 

@@ -9,7 +9,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from courier_api.app import create_app
-from courier_api.use_cases.rate_limits import Limit
+from courier_api.components.rate_limits import Limit
 from infra.devstack import DevStack
 from infra.settings import Settings
 from infra.storage import ObjectStore

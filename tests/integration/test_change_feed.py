@@ -12,7 +12,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from courier_api.app import create_app
-from courier_api.use_cases.policy_catalog import PolicyCatalog
+from courier_api.components.policy_catalog import PolicyCatalog
 from infra.change_feed import ChangeFeed
 from infra.database import Database
 from infra.devstack import DevStack

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from courier_api.components.photo_verifier import PhotoVerifier
 from courier_api.errors import TemporarilyUnavailable
-from courier_api.use_cases.photo_verifier import PhotoVerifier
 from photo_pipeline import Expectations, PhotoLimits
 from tests.photo_factory import DEFAULT_ADDRESS, PhotoSpec, make_photo
 

@@ -3,6 +3,8 @@
 Nothing here decides anything new: the customer's page is `claims.delivery_of` plus the locale the order
 carries; support's page is `evidence.evidence_of` (which audits the view) plus the order value, the
 customer's bar history and the order's audit trail. Each page reads its order once.
+It sits with the pages because it serves one presentation; like a use case it runs on a
+`RequestContext` and never imports litestar (an import-linter contract).
 """
 
 from __future__ import annotations
@@ -11,12 +13,13 @@ from datetime import datetime
 
 import msgspec
 
+from courier_api.access import order_for
 from courier_api.auth import Principal
 from courier_api.context import RequestContext
-from courier_api.schemas.claims import AuditEntry, BarHistory, CustomerDelivery, IncidentReport, OrderEvidence
+from courier_api.schemas.claims import AuditEntry, CustomerDelivery, IncidentReport, OrderEvidence
 from courier_api.schemas.orders import Locale
 from courier_api.use_cases import bars, claims, evidence, incidents
-from courier_api.use_cases.access import order_for
+from courier_api.use_cases.bars import BarHistory
 
 AUDIT_TRAIL_LIMIT = 200
 

@@ -3,9 +3,10 @@
 Either pool kind (`VERIFY_POOL`, default thread): a process pool keeps the pipeline's Python parts off the event
 loop's GIL, at the price of pickling the photo there and the verdict (with the customer copy)
 back; a thread pool hands the bytes over for free and relies on the pipeline's native parts
-(libjpeg-turbo, Pillow, zxing-cpp, numpy) releasing the GIL. `bench` measures both: threads used
-2-26 ms less CPU per photo in every paired run, with `/health` p99 at 11-15 ms while uploads
-saturated the CPU, and hold one copy of the libraries instead of one per worker; hence the default.
+(libjpeg-turbo, Pillow, zxing-cpp, numpy) releasing the GIL, and holds one copy of the libraries
+instead of one per worker; hence the default. `python -m bench` prints CPU per photo and `/health`
+latency under upload load for whichever kind it runs (`--env VERIFY_POOL=process` for the other):
+the figures live in its output, not here, because they drift with the machine.
 
 Either way the verification workers run at a lower CPU priority (`VERIFY_NICENESS`, Linux
 niceness, per process or per thread) than the event loop: when uploads saturate the CPU, the
