@@ -22,6 +22,7 @@ from courier_api.context import Config
 from courier_api.controllers import JSON_HANDLERS
 from courier_api.dependencies import Services, provide_principal, provide_services
 from courier_api.logging_setup import request_id_middleware
+from courier_api.openapi import make_openapi_strict
 from courier_api.problem_mapping import EXCEPTION_HANDLERS, declare_problem_responses
 from courier_api.request_body import BoundedJsonRequest
 from courier_api.services import AppServices
@@ -109,6 +110,7 @@ def create_app(
     # must carry a request id and an access log line too.
     app.asgi_handler = request_id_middleware(app.asgi_handler)
     declare_problem_responses(app)
+    make_openapi_strict(app)  # after every response is declared: it builds the document
     return app
 
 
@@ -127,6 +129,9 @@ Contactless courier delivery: door-drop eligibility, verified photo proof, claim
 
 Every error is RFC 9457 `application/problem+json` with a stable `code`.
 Authenticate with `Authorization: Bearer <JWT>` carrying `role` and `sub` claims.
+The schemas are the server's own (msgspec); what they cannot say: a range (`from`/`to`,
+`createdFrom`/`createdTo`) must end after it starts and span at most 370 / 400 days, else 422
+`incidents.bad_range` / `what_if.bad_range`.
 
 ## Capture protocol (courier app)
 1. `POST /v1/courier/devices` once: the base64 of the device's 32-byte Ed25519 public key.

@@ -24,7 +24,10 @@ _CITY_CODE = re.compile(_CITY_CODE_PATTERN)
 PositiveInt = Annotated[int, Meta(gt=0)]
 Dimensions = tuple[PositiveInt, PositiveInt, PositiveInt]
 CityCode = Annotated[str, Meta(pattern=_CITY_CODE_PATTERN)]
-Name = Annotated[str, Meta(min_length=1)]
+# Policy documents are stored as jsonb, which cannot hold U+0000: refused when decoded, and said so in
+# the OpenAPI document (`infra.documents.NO_NUL`, repeated here: this package imports nothing of ours).
+_NO_NUL = Meta(pattern=r"\A[^\x00]*\Z")
+Name = Annotated[str, Meta(min_length=1), _NO_NUL]
 _T = TypeVar("_T")
 
 
@@ -47,7 +50,7 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True, rename="camel", forbid_u
     """One complete policy document: where door drop is offered and for which goods."""
 
     effective_from: Annotated[datetime, Meta(tz=True)]
-    note: str
+    note: Annotated[str, _NO_NUL]
     cities: Annotated[dict[CityCode, CityRule], Meta(min_length=1)]
     max_item_dimensions_mm: Dimensions
     max_item_weight_g: PositiveInt

@@ -17,12 +17,16 @@ import msgspec
 # definition (see the module docstring).
 ID_PATTERN = r"\A(?!\.+\Z)[A-Za-z0-9._:-]{1,64}\Z"
 ID_MAX_LENGTH = 64
+# PostgreSQL's text and jsonb cannot hold U+0000. Text we store refuses it when decoded (a 400 naming
+# the field), so the OpenAPI document says so too; the database's own refusal (`UnstorableText`) stays
+# as the backstop. Patterns are matched with `re.search`: `\A…\Z` makes this one a full match.
+NO_NUL = msgspec.Meta(pattern=r"\A[^\x00]*\Z")
 Identifier = Annotated[str, msgspec.Meta(min_length=1, max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)]
 CityCode = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$", description="City code such as MOW, SPB, KZN")]
 Kopecks = Annotated[int, msgspec.Meta(ge=0, le=10**13, description="Money in integer kopecks")]
 Latitude = Annotated[float, msgspec.Meta(ge=-90, le=90)]
 Longitude = Annotated[float, msgspec.Meta(ge=-180, le=180)]
-ShortText = Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
+ShortText = Annotated[str, msgspec.Meta(min_length=1, max_length=300), NO_NUL]
 
 
 class WireStruct(msgspec.Struct, rename="camel", omit_defaults=True, kw_only=True):
@@ -37,18 +41,24 @@ DeliveryMethod = Literal["courier", "pickup_point"]
 Payment = Literal["prepaid", "cash_on_delivery", "card_on_delivery"]
 Locale = Literal["ru", "en"]
 Millimetres = Annotated[int, msgspec.Meta(gt=0, le=100_000)]
-Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=64), NO_NUL]
+
+
+# No whitespace and no control characters around one "@". The control ranges and U+FEFF also make the
+# pattern mean the same in Python (which matches it) and in ECMA-262 (the OpenAPI document's dialect),
+# whose `\s` differ by exactly U+001C-U+001F, U+0085 (Python only) and U+FEFF (ECMA only).
+_EMAIL_PATTERN = r"^[^@\s\x00-\x1f\x7f-\x9f\ufeff]+@[^@\s\x00-\x1f\x7f-\x9f\ufeff]+$"
 
 
 class Customer(WireStruct):
     id: Identifier
-    email: Annotated[str, msgspec.Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+    email: Annotated[str, msgspec.Meta(max_length=254, pattern=_EMAIL_PATTERN)] | None = None
     phone: Annotated[str, msgspec.Meta(max_length=32, pattern=r"^\+?[0-9 ()-]{5,32}$")] | None = None
     locale: Locale = "ru"
 
 
 class Address(WireStruct):
-    text: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=500), NO_NUL]
     lat: Latitude
     lon: Longitude
 
@@ -69,6 +79,6 @@ class OrderSnapshot(WireStruct):
     city: CityCode
     delivery_method: DeliveryMethod
     payment: Payment
-    label_code: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+    label_code: Annotated[str, msgspec.Meta(min_length=1, max_length=256), NO_NUL]
     address: Address
     items: Annotated[list[Item], msgspec.Meta(min_length=1, max_length=200)]

@@ -14,8 +14,16 @@ Platform = Literal["android", "ios"]
 
 
 class DeviceEnrollment(WireStruct):
-    # base64 of the 32 raw bytes of an Ed25519 public key
-    public_key: Annotated[str, msgspec.Meta(min_length=40, max_length=64)]
+    # base64 of the 32 raw bytes of an Ed25519 public key. The exact form is documented, not enforced at
+    # decode: the use case checks it and answers 422 `device.bad_key`, the code the courier app maps.
+    public_key: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=40,
+            max_length=64,
+            extra_json_schema={"pattern": r"\A[A-Za-z0-9+/]{43}=\Z"},
+        ),
+    ]
     platform: Platform
     # Play Integrity / App Attest token, checked when the deployment requires attestation.
     attestation: Annotated[str, msgspec.Meta(max_length=16_384)] | None = None

@@ -9,11 +9,12 @@ from typing import Annotated, Literal
 import msgspec
 
 from courier_api.schemas.capture import CheckView
-from infra.documents import WireStruct
+from infra.documents import NO_NUL, WireStruct
 
 ClaimKind = Literal["not_received", "wrong_door", "damaged"]
 Decision = Literal["compensate", "reject"]
-Comment = Annotated[str, msgspec.Meta(max_length=2000)]
+Comment = Annotated[str, msgspec.Meta(max_length=2000), NO_NUL]
+ReasonText = Annotated[str, msgspec.Meta(min_length=1, max_length=2000), NO_NUL]
 
 
 class ClaimRequest(WireStruct):
@@ -50,7 +51,7 @@ class CustomerDelivery(WireStruct):
 
 class ClaimDecisionRequest(WireStruct):
     decision: Decision
-    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    reason: ReasonText
     amount_kopecks: Annotated[int, msgspec.Meta(ge=1, le=10**13)] | None = None
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 import msgspec
 
 from infra.documents import (
+    NO_NUL,
     Address,
     Customer,
     Identifier,
@@ -23,7 +24,7 @@ __all__ = ["Address", "CourierAssignment", "Customer", "Item", "Locale", "OrderS
 class CourierAssignment(WireStruct):
     courier_id: Identifier
     # Shown to the customer ("left at your door by Ivan"); never the full name.
-    courier_first_name: Annotated[str, msgspec.Meta(min_length=1, max_length=40)] | None = None
+    courier_first_name: Annotated[str, msgspec.Meta(min_length=1, max_length=40), NO_NUL] | None = None
 
 
 class OrderView(WireStruct):

@@ -9,17 +9,17 @@ handlers (`controllers/support.py`) and the page forms (`web/support.py`) only c
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
 import msgspec
 
 from courier_api.context import RequestContext
 from courier_api.errors import Conflict, NotFound
+from courier_api.schemas.claims import ReasonText
 from infra.documents import WireStruct
 
 
 class BarRequest(WireStruct):
-    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    reason: ReasonText
 
 
 class BarView(WireStruct):
