@@ -52,7 +52,6 @@ def test_grey_paper_after_auto_exposure_is_not_too_small(
         height=2448,
         label_share=0.06,
         paper_level=205,
-        scene="white_wall",
         exposure_mean=110.0,
         angle=-3.0,
         label_center=(0.45, 0.55),
