@@ -244,7 +244,9 @@ def _read_crop(
     top = max(0, int((cand.top - height * _CROP_MARGIN) * scale_y) - 8)
     right = min(full.width, int((cand.right + width * _CROP_MARGIN) * scale_x) + 8)
     bottom = min(full.height, int((cand.bottom + height * _CROP_MARGIN) * scale_y) + 8)
-    crop = full.crop((left, top, right, bottom)).convert("L")
+    crop = full.crop((left, top, right, bottom))
+    if crop.mode != "L":
+        crop = crop.convert("L")
     factor = 1
     while max_pixels is not None and crop.width * crop.height / (factor * factor) > max_pixels:
         factor += 1
@@ -277,9 +279,10 @@ _TEMPLATE_RATIO: Final = {"Code128": 1.10, "QRCode": 9.5, "DataMatrix": 5.6}
 # its bars, >= 10% as tall as long on any label we accept) and at most ~4x the template.
 _MIN_BAR_ASPECT: Final = 0.10
 _MAX_RATIO_FACTOR: Final = 4.0
-# How far from the code centre an edge is searched, in code sizes: a sheet is rarely more than
-# twice as wide as its code is long; beyond that a "sheet" is a wall.
-_MAX_REACH: Final = 2.2
+# How far from the code centre an edge is searched, in code sizes (a Code128's length, a 2D
+# code's side): the template's sheet reaches 0.65 L from a Code128's centre and 1.9 S from a
+# QR code's; beyond that a "sheet" is likely a wall, and the share is estimated instead.
+_MAX_REACH: Final = {"Code128": 1.5, "QRCode": 2.4, "DataMatrix": 2.4}
 _SAMPLES_PER_LINE: Final = 32
 _LINES_PER_CODE: Final = 100.0
 _PAPER_QUANTILE: Final = 0.9  # upper quantile of a line: the paper between marks
@@ -336,7 +339,7 @@ def measure_sheet(gray: U8, code: DecodedCode, full_width: int, full_height: int
     size = max(2.0 * half_u, 2.0 * half_v)
     # Lines 1 px apart up to ~100 per code size: a large label's edges to within 1%, at a bounded cost.
     stride = max(1.0, size / _LINES_PER_CODE)
-    steps = np.arange(0.0, _MAX_REACH * size + 2.0, stride)
+    steps = np.arange(0.0, _MAX_REACH[kind] * size + 2.0, stride)
     ends: list[float] = []
     lines = [
         _sorted_lines(gray, centre, axis, across, 0.8 * half_across, steps)
