@@ -285,6 +285,7 @@ _MAX_RATIO_FACTOR: Final = 4.0
 _MAX_REACH: Final = {"Code128": 1.5, "QRCode": 2.4, "DataMatrix": 2.4}
 _SAMPLES_PER_LINE: Final = 32
 _LINES_PER_CODE: Final = 100.0
+_MARGIN_SAMPLES: Final = 64
 _PAPER_QUANTILE: Final = 0.9  # upper quantile of a line: the paper between marks
 _MIN_CODE_CONTRAST: Final = 25.0  # paper minus ink inside the code, 0-255
 _PAPER_TOLERANCE: Final = 0.03  # relative: a line more than this off the paper is not paper
@@ -341,10 +342,13 @@ def measure_sheet(gray: U8, code: DecodedCode, full_width: int, full_height: int
     stride = max(1.0, size / _LINES_PER_CODE)
     steps = np.arange(0.0, _MAX_REACH[kind] * size + 2.0, stride)
     ends: list[float] = []
-    lines = [
-        _sorted_lines(gray, centre, axis, across, 0.8 * half_across, steps)
-        for axis, across, half_across in ((u, v, half_v), (-u, v, half_v), (v, u, half_u), (-v, u, half_u))
-    ]
+    # The four directions sampled in one gather and one sort (right, left, down, up).
+    axes = np.array([u, -u, v, -v])
+    acrosses = (
+        np.array([v, v, u, u]) * np.array([0.8 * half_v, 0.8 * half_v, 0.8 * half_u, 0.8 * half_u])[:, None]
+    )
+    sorted_all, outside_all = _sorted_lines(gray, centre, axes, acrosses, steps)
+    lines = [(sorted_all[k], outside_all[k]) for k in range(4)]
     # Paper and ink from the lines across the code near its centre (parallel to its length:
     # through bars and spaces, or a 2D code's modules): its spaces are the paper itself.
     inside = max(1, int(0.6 * half_v / stride))
@@ -476,7 +480,10 @@ def _margins_hold(
         origin = centre + (start + stop) / 2.0 * along
         # Lines parallel to this edge, from the edge inward.
         steps = dist - np.arange(0.0, depth, max(1.0, extent / _LINES_PER_CODE))
-        ordered, _outside = _sorted_lines(gray, origin, normal, along, 0.45 * span, steps, samples=64)
+        ordered, _outside = _sorted_lines(
+            gray, origin, normal[None, :], (0.45 * span * along)[None, :], steps, samples=_MARGIN_SAMPLES
+        )
+        ordered = ordered[0]
         if not (ordered[:, 2] < ink).any():
             return False
     return True
@@ -485,21 +492,23 @@ def _margins_hold(
 def _sorted_lines(
     gray: U8,
     centre: npt.NDArray[np.float64],
-    axis: npt.NDArray[np.float64],
-    across: npt.NDArray[np.float64],
-    half: float,
+    axes: npt.NDArray[np.float64],
+    acrosses: npt.NDArray[np.float64],
     steps: npt.NDArray[np.float64],
     *,
     samples: int = _SAMPLES_PER_LINE,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
-    """Lines across `axis` at each step (nearest pixels, sorted per line), and which left the frame."""
+    """For each direction k, lines across `axes[k]` at each step, each spanning -+`acrosses[k]`
+    (nearest pixels, sorted per line: shape (k, steps, samples)), and which left the frame."""
     gh, gw = gray.shape
-    offsets = np.linspace(-half, half, samples)
-    xi = np.rint(centre[0] + steps[:, None] * axis[0] + offsets[None, :] * across[0]).astype(np.intp)
-    yi = np.rint(centre[1] + steps[:, None] * axis[1] + offsets[None, :] * across[1]).astype(np.intp)
+    offsets = np.linspace(-1.0, 1.0, samples)
+    xs = centre[0] + steps[None, :, None] * axes[:, None, None, 0] + offsets * acrosses[:, None, None, 0]
+    ys = centre[1] + steps[None, :, None] * axes[:, None, None, 1] + offsets * acrosses[:, None, None, 1]
+    xi = np.rint(xs).astype(np.intp)
+    yi = np.rint(ys).astype(np.intp)
     inside = (xi >= 0) & (xi < gw) & (yi >= 0) & (yi < gh)
     values = gray[np.clip(yi, 0, gh - 1), np.clip(xi, 0, gw - 1)].astype(np.float64)
-    return np.sort(values, axis=1), inside.mean(axis=1) < 0.7
+    return np.sort(values, axis=2), inside.mean(axis=2) < 0.7
 
 
 def _first_run(flags: npt.NDArray[np.bool_], run: int) -> int | None:
