@@ -246,6 +246,22 @@ def _check_label(label: LabelReading, matched: str | None, limits: PhotoLimits) 
     if share is None:
         small = Check(code="label.too_small", passed=True, detail="no label to measure")
         large = Check(code="label.too_large", passed=True, detail="no label to measure")
+    elif not label.measured:
+        # The sheet's edges could not be told from its surroundings: refuse only what the code's
+        # own geometry proves to be outside the bounds, never an estimate.
+        low = label.share_low if label.share_low is not None else share
+        high = label.share_high if label.share_high is not None else share
+        about = f"label covers about {share:.1%} of the frame (estimated from its code's size)"
+        small = Check(
+            code="label.too_small",
+            passed=high >= limits.label_min_share,
+            detail=f"{about}, at most {high:.1%} (minimum {limits.label_min_share:.1%})",
+        )
+        large = Check(
+            code="label.too_large",
+            passed=low <= limits.label_max_share,
+            detail=f"{about}, at least {low:.1%} (maximum {limits.label_max_share:.1%})",
+        )
     else:
         small = Check(
             code="label.too_small",

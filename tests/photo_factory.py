@@ -39,15 +39,21 @@ __all__ = [
     "DEFAULT_NONCE",
     "BarcodeKind",
     "PhotoSpec",
+    "Scene",
+    "honest_specs",
     "make_device_key",
     "make_photo",
     "offset_point",
     "sign_photo",
+    "true_label_share",
     "xmp_extension_chunk",
     "xmp_packet",
 ]
 
 BarcodeKind = Literal["code128", "qr", "datamatrix"]
+# Where the label sits: the default textured doorstep, or the light surroundings that made an
+# absolute-whiteness sheet finder merge the sheet with them (see `_background`).
+Scene = Literal["doorstep", "light_wall", "white_wall", "white_door", "light_parcel"]
 
 DEFAULT_NONCE = "c0ffee00-5e55-4000-8000-000000000001"
 DEFAULT_LABEL_CODE = "DD2026000123RU"
@@ -85,6 +91,15 @@ class PhotoSpec:
     label_share: float = 0.04
     angle: float = 2.0
     label_center: tuple[float, float] | None = None  # (x, y) as fractions of the frame; seeded if None
+    # Label paper luminance and tint: 242 neutral is bright white paper; recycled or thermal
+    # paper is light grey (~200-220) or off-white (a warm tint such as (1.0, 0.97, 0.88)).
+    paper_level: int = 242
+    paper_tint: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    scene: Scene = "doorstep"
+
+    # The phone's auto-exposure: scale the frame so that its mean luminance is this (0-255).
+    # A light wall or door pulls the whole frame down, and white paper becomes light grey.
+    exposure_mean: float | None = None
 
     # Photographic defects.
     blur_radius: float = 0.0  # Gaussian blur over the whole frame, in full-resolution pixels
@@ -117,6 +132,8 @@ class PhotoSpec:
 def make_photo(spec: PhotoSpec) -> bytes:
     """Render, encode and tag a delivery photo as described by `spec`."""
     rgb = _render_upright(spec)
+    if spec.exposure_mean is not None:
+        rgb = _auto_expose(rgb, spec.exposure_mean)
     img = Image.fromarray(rgb)
     if spec.blur_radius > 0:
         img = img.filter(ImageFilter.GaussianBlur(spec.blur_radius))
@@ -172,6 +189,67 @@ def xmp_extension_chunk(guid: bytes, full: bytes, offset: int, size: int) -> byt
     return b"http://ns.adobe.com/xmp/extension/\x00" + header + full[offset : offset + size]
 
 
+# Phone sensor sizes (landscape); portrait photos swap them.
+SENSORS: tuple[tuple[int, int], ...] = ((3264, 2448), (4000, 3000), (4624, 3472), (6000, 4000), (8000, 6000))
+_HARD: tuple[dict[str, object], ...] = (
+    {},  # the plain doorstep, as before
+    {"scene": "light_wall"},
+    {"scene": "white_wall"},
+    {"scene": "white_door"},
+    {"scene": "light_parcel"},
+    {"paper_level": 205},  # light grey paper
+    {"paper_level": 228, "paper_tint": (1.0, 0.97, 0.88)},  # off-white paper
+    {"edge": True},  # the sheet touches the frame's edge
+)
+
+
+def honest_specs(
+    count: int, *, seed: int = 0, sensors: tuple[tuple[int, int], ...] = SENSORS
+) -> list[PhotoSpec]:
+    """`count` honest door photos covering every hard case, in an order that reuses backgrounds.
+
+    Each has the phone's auto-exposure (mean luminance 95-140), a Code128, QR or DataMatrix
+    label of 3-12% of the frame tilted by up to 8 degrees, landscape or portrait. Case i takes
+    `_HARD[i % len(_HARD)]`, and every case is also mixed with grey paper or a light scene.
+    """
+    rng = np.random.default_rng(seed)
+    kinds: tuple[BarcodeKind, ...] = ("code128", "code128", "qr", "datamatrix")
+    scenes: tuple[Scene, ...] = ("doorstep", "light_wall", "white_wall", "white_door", "light_parcel")
+    specs: list[PhotoSpec] = []
+    for index in range(count):
+        hard = dict(_HARD[index % len(_HARD)])
+        w, h = sensors[int(rng.integers(len(sensors)))] if len(sensors) > 1 else sensors[0]
+        if rng.random() < 0.4:
+            w, h = h, w
+        edge = bool(hard.pop("edge", False))
+        cx, cy = float(rng.uniform(0.3, 0.7)), float(rng.uniform(0.35, 0.7))
+        if edge:
+            side = int(rng.integers(4))
+            cx, cy = ((0.0, cy), (1.0, cy), (cx, 0.0), (cx, 1.0))[side]
+        kind = kinds[int(rng.integers(len(kinds)))]
+        paper = (
+            int(rng.integers(200, 246)) if "paper_level" not in hard else int(str(hard.pop("paper_level")))
+        )
+        scene: Scene = str(hard.pop("scene")) if "scene" in hard else scenes[int(rng.integers(len(scenes)))]  # type: ignore[assignment]
+        specs.append(
+            PhotoSpec(
+                seed=int(rng.integers(2)),
+                width=w,
+                height=h,
+                barcode=kind,
+                label_share=float(rng.uniform(0.03, 0.12)),
+                angle=float(rng.uniform(-8.0, 8.0)),
+                label_center=(cx, cy),
+                paper_level=paper,
+                paper_tint=hard.pop("paper_tint", (1.0, 1.0, 1.0)),  # type: ignore[arg-type]
+                scene=scene,
+                exposure_mean=float(rng.uniform(95.0, 140.0)),
+            )
+        )
+    specs.sort(key=lambda s: (s.width, s.height, s.scene, s.seed))
+    return specs
+
+
 def sign_photo(data: bytes, private_key: Ed25519PrivateKey) -> str:
     """Base64 Ed25519 signature over the 32-byte SHA-256 digest of the photo, as the app signs."""
     return base64.b64encode(private_key.sign(hashlib.sha256(data).digest())).decode("ascii")
@@ -200,29 +278,63 @@ U8Array = npt.NDArray[np.uint8]
 
 
 def _render_upright(spec: PhotoSpec) -> U8Array:
-    rgb = _background(spec.seed, spec.width, spec.height).copy()
+    rgb = _background(spec.seed, spec.width, spec.height, spec.scene).copy()
     if spec.include_label:
         _paste_label(rgb, spec)
     return rgb
 
 
+def _auto_expose(rgb: U8Array, mean: float) -> U8Array:
+    """A global gain that brings the frame's mean luminance (BT.601) to `mean`, clipped at 255.
+
+    Sensor noise (sigma ~2.5 levels after the phone's denoising) is added first, over the label
+    too: the paper is then no smoother than a wall of the same brightness.
+    """
+    h, w = rgb.shape[:2]
+    patch = np.random.default_rng(h * 7 + w).normal(0.0, 2.5, (257, 263, 1)).astype(np.float32)
+    noise = np.tile(patch, (h // 257 + 1, w // 263 + 1, 1))[:h, :w]
+    noisy = np.clip(rgb.astype(np.float32) + noise, 0, 255)
+    luma = noisy[..., 0] * 0.299 + noisy[..., 1] * 0.587 + noisy[..., 2] * 0.114
+    gain = mean / max(1.0, float(luma.mean(dtype=np.float64)))
+    exposed: U8Array = np.clip(noisy * gain + 0.5, 0, 255).astype(np.uint8)
+    return exposed
+
+
+# Wall and door colours per scene: the light ones are as bright as (or brighter than) grey paper.
+_WALLS: dict[str, tuple[float, float, float]] = {
+    "doorstep": (150.0, 140.0, 125.0),
+    "light_wall": (200.0, 195.0, 185.0),
+    "white_wall": (232.0, 232.0, 228.0),
+    "white_door": (150.0, 140.0, 125.0),
+    "light_parcel": (150.0, 140.0, 125.0),
+}
+_DOORS: dict[str, tuple[float, float, float]] = {
+    "doorstep": (110.0, 72.0, 45.0),
+    "light_wall": (110.0, 72.0, 45.0),
+    "white_wall": (205.0, 205.0, 200.0),
+    "white_door": (225.0, 225.0, 220.0),
+    "light_parcel": (110.0, 72.0, 45.0),
+}
+
+
 @functools.lru_cache(maxsize=4)
-def _background(seed: int, width: int, height: int) -> U8Array:
+def _background(seed: int, width: int, height: int, scene: Scene = "doorstep") -> U8Array:
     """Wall, door and floor with gradients, grain and edges; cached because it is the slow part."""
     rng = np.random.default_rng(seed)
     h, w = height, width
     yy = np.linspace(0.0, 1.0, h, dtype=np.float32)[:, None]
     xx = np.linspace(0.0, 1.0, w, dtype=np.float32)[None, :]
-    # Plastered wall: warm grey with a light falloff across the frame.
+    # Plastered wall with a light falloff across the frame (the light ones fall off less).
     light = 0.85 + 0.25 * (1.0 - xx) - 0.15 * yy
+    if scene != "doorstep":
+        light = 0.97 + 0.06 * (1.0 - xx) - 0.08 * yy
     base = np.empty((h, w, 3), dtype=np.float32)
-    wall = np.array([150.0, 140.0, 125.0], dtype=np.float32)
-    base[:] = wall
-    # Door: a darker wooden slab with panels, offset by the seed.
+    base[:] = np.array(_WALLS[scene], dtype=np.float32)
+    # Door: a slab with panels, offset by the seed.
     dx0 = int(w * (0.22 + 0.1 * rng.random()))
     dx1 = dx0 + int(w * 0.42)
     floor_y = int(h * (0.78 + 0.05 * rng.random()))
-    base[:floor_y, dx0:dx1] = np.array([110.0, 72.0, 45.0], dtype=np.float32)
+    base[:floor_y, dx0:dx1] = np.array(_DOORS[scene], dtype=np.float32)
     frame = max(4, w // 200)
     base[:floor_y, dx0 - frame : dx0] = 60.0
     base[:floor_y, dx1 : dx1 + frame] = 60.0
@@ -262,14 +374,52 @@ def _barcode_modules(text: str, kind: BarcodeKind) -> U8Array:
     return np.asarray(code.to_image(scale=1, add_quiet_zones=True), dtype=np.uint8)
 
 
+def _label_size(spec: PhotoSpec) -> tuple[int, int]:
+    # A 100x150 mm shipping label, landscape in the frame.
+    area = spec.label_share * spec.width * spec.height
+    lw = round(math.sqrt(area * 1.5))
+    lh = round(area / max(lw, 1))
+    return lw, lh
+
+
+def true_label_share(spec: PhotoSpec) -> float:
+    """The share of the frame the rendered sheet really covers (the sheet is never cut by the edge)."""
+    lw, lh = _label_size(spec)
+    return lw * lh / float(spec.width * spec.height)
+
+
+def _label_place(spec: PhotoSpec, rng: np.random.Generator, sw: int, sh: int) -> tuple[int, int]:
+    """Top-left corner of the (rotated) sheet's bounding box: inside the frame, maybe touching it."""
+    if spec.label_center is None:
+        cx = 0.35 + 0.3 * float(rng.random())
+        cy = 0.4 + 0.3 * float(rng.random())
+    else:
+        cx, cy = spec.label_center
+    w, h = spec.width, spec.height
+    x0 = int(np.clip(cx * w - sw / 2, 0, max(0, w - sw)))
+    y0 = int(np.clip(cy * h - sh / 2, 0, max(0, h - sh)))
+    return x0, y0
+
+
+def _paint_parcel(rgb: U8Array, spec: PhotoSpec, x0: int, y0: int, sw: int, sh: int) -> None:
+    """A light parcel under the label: a pale box face ~2x the sheet each way, with a shadow."""
+    h, w = rgb.shape[:2]
+    px0, px1 = max(0, x0 - sw // 2), min(w, x0 + sw + sw // 2)
+    py0, py1 = max(0, y0 - sh // 2), min(h, y0 + sh + sh // 2)
+    tone = np.array((222.0, 214.0, 198.0) if spec.seed % 2 else (228.0, 228.0, 224.0), dtype=np.float32)
+    face = rgb[py0:py1, px0:px1].astype(np.float32)
+    # Keep the scene's grain and falloff on the box face, re-centred on the parcel's colour.
+    face = face - face.mean(axis=(0, 1)) + tone
+    rgb[py0:py1, px0:px1] = np.clip(face, 0, 255).astype(np.uint8)
+    edge = max(2, (py1 - py0) // 40)
+    rgb[min(h, py1) - edge : py1, px0:px1] = (rgb[min(h, py1) - edge : py1, px0:px1] * 0.6).astype(np.uint8)
+
+
 def _paste_label(rgb: U8Array, spec: PhotoSpec) -> None:
     rng = np.random.default_rng(spec.seed * 7919 + 17)
     h, w = rgb.shape[:2]
-    area = spec.label_share * w * h
-    # A 100x150 mm shipping label, landscape in the frame.
-    lw = round(math.sqrt(area * 1.5))
-    lh = round(area / max(lw, 1))
-    paper = np.full((lh, lw), 242, dtype=np.uint8)
+    lw, lh = _label_size(spec)
+    paper = np.full((lh, lw), spec.paper_level, dtype=np.uint8)
     # Text-like marks: rows of short dark dashes in the upper part.
     row_h = max(2, lh // 28)
     for r in range(3, 11):
@@ -292,10 +442,13 @@ def _paste_label(rgb: U8Array, spec: PhotoSpec) -> None:
     code_img = Image.fromarray(modules).resize((tw, max(1, th)), Image.Resampling.BOX)
     cx0 = (lw - tw) // 2
     cy0 = int(lh * 0.45)
-    paper[cy0 : cy0 + code_img.height, cx0 : cx0 + tw] = np.asarray(code_img)
+    # Printed on the paper: the code's spaces and quiet zones are the paper itself.
+    code_px = np.asarray(code_img, dtype=np.float32) * (spec.paper_level / 255.0)
+    paper[cy0 : cy0 + code_img.height, cx0 : cx0 + tw] = np.round(code_px).astype(np.uint8)
     # Soft shading across the sheet, like a real sheet of paper under a ceiling light.
     shade = np.linspace(1.0, 0.93, lw, dtype=np.float32)[None, :]
-    paper_rgb = np.repeat((paper.astype(np.float32) * shade)[..., None], 3, axis=2).astype(np.uint8)
+    tint = np.array(spec.paper_tint, dtype=np.float32)
+    paper_rgb = np.clip((paper.astype(np.float32) * shade)[..., None] * tint, 0, 255).astype(np.uint8)
 
     sheet = Image.fromarray(paper_rgb)
     mask = Image.new("L", sheet.size, 255)
@@ -303,13 +456,9 @@ def _paste_label(rgb: U8Array, spec: PhotoSpec) -> None:
         sheet = sheet.rotate(spec.angle, resample=Image.Resampling.BILINEAR, expand=True)
         mask = mask.rotate(spec.angle, resample=Image.Resampling.BILINEAR, expand=True)
     sw, sh = sheet.size
-    if spec.label_center is None:
-        cx = 0.35 + 0.3 * float(rng.random())
-        cy = 0.4 + 0.3 * float(rng.random())
-    else:
-        cx, cy = spec.label_center
-    x0 = int(np.clip(cx * w - sw / 2, 0, max(0, w - sw)))
-    y0 = int(np.clip(cy * h - sh / 2, 0, max(0, h - sh)))
+    x0, y0 = _label_place(spec, rng, sw, sh)
+    if spec.scene == "light_parcel":
+        _paint_parcel(rgb, spec, x0, y0, sw, sh)
     sw, sh = min(sw, w - x0), min(sh, h - y0)
     region = Image.fromarray(rgb[y0 : y0 + sh, x0 : x0 + sw])
     region.paste(sheet.crop((0, 0, sw, sh)), (0, 0), mask.crop((0, 0, sw, sh)))
