@@ -10,12 +10,13 @@ Payload contract (camelCase keys, identifiers only; contact details come from th
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 import msgspec
 
-from courier_api.formats import rubles
+from courier_api.formats import local_time, rubles
 
 Locale = str
 SUPPORTED_LOCALES: tuple[Locale, ...] = ("ru", "en")
@@ -50,10 +51,12 @@ def render(
     public_base_url: str,
     *,
     link_token: str | None = None,
+    time_zone: str = "UTC",
 ) -> RenderedText:
     """Subject, body and link for one event in the customer's locale (Russian when unsupported).
 
-    `link_token` signs the customer in on the order's page (see `TokenService.mint_order_link`).
+    `link_token` signs the customer in on the order's page (see `TokenService.mint_order_link`);
+    times are written in `time_zone`, the order's city's (the payload carries them in UTC).
     """
     template = _TEMPLATES.get(event_type)
     if template is None:
@@ -67,6 +70,11 @@ def render(
         fields["link"] += f"?token={quote(link_token, safe='')}"
     if "amountKopecks" in fields:
         fields["amountRub"] = rubles(int(fields["amountKopecks"]))
+    if "leftAt" in fields:
+        try:
+            fields["leftAtLocal"] = local_time(datetime.fromisoformat(fields["leftAt"]), time_zone)
+        except ValueError as exc:
+            raise IncompletePayload("leftAt") from exc
     subject, body = template(locale if locale in SUPPORTED_LOCALES else DEFAULT_LOCALE, fields)
     try:
         subject, body = subject.format_map(fields), body.format_map(fields)
@@ -76,16 +84,18 @@ def render(
 
 
 def _door_drop_completed(locale: Locale, fields: dict[str, str]) -> tuple[str, str]:
+    when_en = " at {leftAtLocal}" if "leftAtLocal" in fields else ""
+    when_ru = " в {leftAtLocal}" if "leftAtLocal" in fields else ""
     if locale == "en":
         return (
             "Your order {orderId} was left at your door",
-            "The courier left your order {orderId} at your door and took a photo as proof.\n"
+            f"The courier left your order {{orderId}} at your door{when_en} and took a photo as proof.\n"
             "See the photo and the details: {link}\n\n"
             "If the parcel is not there, tell us from the same page and we will sort it out.",
         )
     return (
         "Заказ {orderId} оставлен у двери",
-        "Курьер оставил ваш заказ {orderId} у двери и сфотографировал его.\n"
+        f"Курьер оставил ваш заказ {{orderId}} у двери{when_ru} и сфотографировал его.\n"
         "Фото и подробности: {link}\n\n"
         "Если заказа нет на месте, сообщите нам на этой же странице — мы разберёмся.",
     )

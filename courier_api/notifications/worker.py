@@ -23,6 +23,7 @@ import msgspec
 
 from courier_api.auth import TokenService
 from courier_api.notifications.texts import DOOR_DROP_COMPLETED, IncompletePayload, UnknownEvent, render
+from eligibility.city_time_zones import city_time_zone
 from infra.channels import Channel, DeliveryFailed, Notification
 from infra.channels.email import EmailChannel
 from infra.channels.webhook import WebhookChannel
@@ -198,7 +199,12 @@ class OutboxWorker:
             customer_id=order.customer_id, order_id=order.order_id, issued_at=self._clock().timestamp()
         )
         text = render(
-            entry.event_type, entry.payload, locale, self._settings.public_base_url, link_token=link_token
+            entry.event_type,
+            entry.payload,
+            locale,
+            self._settings.public_base_url,
+            link_token=link_token,
+            time_zone=city_time_zone(order.city),
         )
         return Notification(
             dedupe_key=entry.dedupe_key,

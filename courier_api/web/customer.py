@@ -64,6 +64,7 @@ class CustomerPages(PageController):
             lang=view.locale,
             t=customer_texts(view.locale),
             d=view.delivery,
+            zone=view.time_zone,
             csrf=session.csrf,
             session=session,
             # A notification link's session is view-only: the button would only meet a refusal.

@@ -20,6 +20,7 @@ from courier_api.schemas.claims import AuditEntry, CustomerDelivery, IncidentRep
 from courier_api.schemas.orders import Locale
 from courier_api.use_cases import bars, claims, evidence, incidents
 from courier_api.use_cases.bars import BarHistory
+from eligibility.city_time_zones import city_time_zone
 
 AUDIT_TRAIL_LIMIT = 200
 
@@ -28,11 +29,13 @@ class CustomerPage(msgspec.Struct, frozen=True, kw_only=True):
     viewer: Principal
     delivery: CustomerDelivery
     locale: Locale
+    time_zone: str  # the order's city's: the page shows times as the customer's clock does
 
 
 class SupportPage(msgspec.Struct, frozen=True, kw_only=True):
     viewer: Principal
     evidence: OrderEvidence
+    time_zone: str  # the order's city's, so support reads times as the customer and the courier lived them
     order_value_kopecks: int
     # What a payout may still be: the order value less what its claims were already paid.
     compensation_left_kopecks: int
@@ -49,7 +52,12 @@ async def customer_page(ctx: RequestContext, order_id: str) -> CustomerPage:
     """The customer's delivery view, in the language the order was placed in."""
     order = await order_for(ctx.uow, ctx.principal, order_id, roles=("customer",))
     delivery = await claims.delivery_of(ctx, order)
-    return CustomerPage(viewer=ctx.principal, delivery=delivery, locale=order.snapshot.customer.locale)
+    return CustomerPage(
+        viewer=ctx.principal,
+        delivery=delivery,
+        locale=order.snapshot.customer.locale,
+        time_zone=city_time_zone(order.city),
+    )
 
 
 async def support_page(ctx: RequestContext, order_id: str) -> SupportPage:
@@ -62,6 +70,7 @@ async def support_page(ctx: RequestContext, order_id: str) -> SupportPage:
     return SupportPage(
         viewer=ctx.principal,
         evidence=seen,
+        time_zone=city_time_zone(order.city),
         order_value_kopecks=claims.order_value(order),
         compensation_left_kopecks=await claims.compensation_left(ctx.uow, order),
         bar=await bars.bar_history(ctx, seen.customer_id),

@@ -29,7 +29,7 @@ from courier_api.errors import (
     RateLimited,
     TemporarilyUnavailable,
 )
-from courier_api.formats import map_url, rub
+from courier_api.formats import local_time, map_url, rub
 from courier_api.problem_mapping import EXCEPTION_HANDLERS
 from courier_api.web.security import CrossOriginRejected, CsrfRejected, page_headers
 from infra.errors import DatabaseUnavailable, StorageUnavailable
@@ -38,10 +38,11 @@ _TEMPLATES = Path(__file__).parent / "templates"
 _log = logging.getLogger("courier_api.web")
 
 
-def when(value: datetime | None) -> str:
+def when(value: datetime | None, zone: str = "UTC") -> str:
+    """A time on a page, in the order's city zone when the page names one (`| when(zone)`)."""
     if value is None:
         return ""
-    return value.strftime("%Y-%m-%d %H:%M UTC")
+    return local_time(value, zone)
 
 
 @functools.cache

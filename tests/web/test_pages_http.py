@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from http.cookies import SimpleCookie
+from zoneinfo import ZoneInfo
 
 from courier_api.auth import TokenService
 from tests.api.capture_flow import Client, prepare_order
@@ -62,6 +64,10 @@ async def test_the_link_token_moves_into_a_strict_http_only_session_and_leaves_t
         assert_page_headers(page, img_src=f"'self' {live_server.s3_origin}")
         assert 'data-status="left_at_door"' in page.text
         assert "Иван" in page.text
+        # The drop's time as a Moscow clock reads it (the order is in MOW), never the UTC clock.
+        left_at = page.text.split('id="left-at"><time datetime="')[1].split('"')[0]
+        moscow = datetime.fromisoformat(left_at).astimezone(ZoneInfo("Europe/Moscow"))
+        assert f"{moscow:%Y-%m-%d %H:%M} MSK</time>" in page.text
         assert f"customer {drop.customer_id}" in page.text  # the header names the session, with sign-out
 
 
