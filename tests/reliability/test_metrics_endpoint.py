@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import os
 import secrets
+import signal
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -19,10 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from prometheus_client import generate_latest
+from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.parser import text_string_to_metric_families
 
 from courier_api.metrics import Metrics
@@ -46,6 +50,7 @@ class MeteredApi:
     metrics_url: str
     worker_metrics_url: str
     token: str
+    api: subprocess.Popen[bytes]
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +80,7 @@ def metered(
             metrics_url=f"http://127.0.0.1:{metrics_port}/metrics",
             worker_metrics_url=f"http://127.0.0.1:{worker_port}/metrics",
             token=token,
+            api=api,
         )
     finally:
         stop(worker)
@@ -272,3 +278,60 @@ def test_request_tallies_land_in_the_buckets_observe_would_choose() -> None:
         route="/health",
         status="200",
     ) == len(durations)
+
+
+def _api_workers(api: subprocess.Popen[bytes]) -> list[psutil.Process]:
+    """The uvicorn workers of `api` that are running (a killed one is a zombie until it is reaped)."""
+    workers = []
+    for child in psutil.Process(api.pid).children():
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE and any(
+                "spawn_main" in part for part in child.cmdline()
+            ):
+                workers.append(child)
+        except (psutil.ZombieProcess, psutil.NoSuchProcess):
+            continue
+    return workers
+
+
+def _has_pool_gauge(path: Path) -> bool:
+    return path.exists() and any(
+        "courier_db_pool_connections" in key
+        for key, *_ in MmapedDict.read_all_values_from_file(str(path))  # type: ignore[no-untyped-call]
+    )
+
+
+async def test_a_killed_worker_leaves_the_live_gauges_but_not_the_counters(
+    http: httpx.AsyncClient, metered: MeteredApi
+) -> None:
+    """uvicorn replaces a SIGKILLed worker; its pool gauges must leave the sums (mark_process_dead)."""
+    before = _samples(await _scrape(http, "/metrics", metered.token))
+    workers = _api_workers(metered.api)
+    assert len(workers) == 2
+    directory = Path(workers[0].environ()["PROMETHEUS_MULTIPROC_DIR"])
+    victim = workers[0].pid
+    assert (directory / f"gauge_livesum_{victim}.db").exists()
+    os.kill(victim, signal.SIGKILL)
+    deadline = time.monotonic() + DEADLINE_S
+    while True:
+        replaced = {worker.pid for worker in _api_workers(metered.api)}
+        if victim not in replaced and len(replaced) == 2:
+            break
+        assert time.monotonic() < deadline, "uvicorn did not replace the killed worker"
+        await asyncio.sleep(0.1)  # poll interval
+    while (directory / f"gauge_livesum_{victim}.db").exists():
+        assert time.monotonic() < deadline, "the dead worker's live gauges were never dropped"
+        await asyncio.sleep(0.1)  # poll interval
+    assert (directory / f"histogram_{victim}.db").exists()  # totals (counters, histograms) stay
+    # The replacement counts once it has sampled its own pool; before that the sum would be 6 by chance
+    # even if the dead worker's gauges had stayed (3 dead + 3 surviving).
+    (replacement,) = {worker.pid for worker in _api_workers(metered.api)} - {worker.pid for worker in workers}
+    while not _has_pool_gauge(directory / f"gauge_livesum_{replacement}.db"):
+        assert time.monotonic() < deadline, "the replacement worker never sampled its pool"
+        await asyncio.sleep(0.1)  # poll interval
+    after = _samples(await _scrape(http, "/metrics", metered.token))
+    assert _value(after, "courier_db_pool_connections", state="max") == 2 * 3  # two live pools of DB_POOL_MAX
+    for verdict in ("accepted", "rejected"):
+        assert _value(after, "courier_photo_verdicts_total", verdict=verdict) >= _value(
+            before, "courier_photo_verdicts_total", verdict=verdict
+        )
