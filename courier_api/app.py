@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -13,6 +15,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
+from courier_api import metrics as recorder
 from courier_api.auth import Principal, TokenService
 from courier_api.components.attestation import AcceptAnyDevice, DeviceAttestation
 from courier_api.components.photo_verifier import PhotoVerifier
@@ -22,6 +25,8 @@ from courier_api.context import Config
 from courier_api.controllers import JSON_HANDLERS
 from courier_api.dependencies import Services, provide_principal, provide_services
 from courier_api.logging_setup import request_id_middleware
+from courier_api.metrics import Metrics
+from courier_api.metrics_http import MetricsEndpoint
 from courier_api.openapi import make_openapi_strict
 from courier_api.problem_mapping import EXCEPTION_HANDLERS, declare_problem_responses
 from courier_api.request_body import BoundedJsonRequest
@@ -43,6 +48,7 @@ def create_app(
     clock: Callable[[], datetime] | None = None,
 ) -> Litestar:
     """Build the app for these settings; the pool and S3 client open when it starts."""
+    endpoint = _metrics_endpoint(settings)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -56,6 +62,11 @@ def create_app(
         verifier = PhotoVerifier(workers=settings.verify_workers, kind=settings.verify_pool)
         await verifier.warm_up()
         catalog = PolicyCatalog(changes)
+        sampler: asyncio.Task[None] | None = None
+        if endpoint is not None:
+            endpoint.attach(db, changes)
+            recorder.install(endpoint.metrics)
+            sampler = asyncio.create_task(endpoint.sample_forever(), name="metrics-sampler")
         app.state.services = AppServices(
             settings=settings,
             db=db,
@@ -77,6 +88,13 @@ def create_app(
         try:
             yield
         finally:
+            if endpoint is not None and sampler is not None:
+                sampler.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sampler
+                recorder.install(None)
+                endpoint.metrics.flush_requests()
+                endpoint.metrics.retire()
             verifier.close()
             await changes.close()
             await db.close()
@@ -109,9 +127,19 @@ def create_app(
     # Wrap the outermost handler, not the route middleware: router-level answers (404, 405)
     # must carry a request id and an access log line too.
     app.asgi_handler = request_id_middleware(app.asgi_handler)
+    if endpoint is not None:
+        # Outermost: scrapes bypass the access log; every API request is timed, router 404s included.
+        app.asgi_handler = endpoint.middleware(app.asgi_handler)
     declare_problem_responses(app)
     make_openapi_strict(app)  # after every response is declared: it builds the document
     return app
+
+
+def _metrics_endpoint(settings: Settings) -> MetricsEndpoint | None:
+    """Metrics only where a scraper can reach them; otherwise no middleware, no cost, `/metrics` a 404."""
+    if settings.metrics_port is None and settings.metrics_token is None:
+        return None
+    return MetricsEndpoint(Metrics(), token=settings.metrics_token, port=settings.metrics_port)
 
 
 def _principal_after_services(request: Request[Any, Any, Any], services: Services) -> Principal:

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import secrets
+import shutil
 import signal
+import socket
 import sys
+import tempfile
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import get_args
 
 import msgspec
 import uvicorn
+from prometheus_client.multiprocess import mark_process_dead
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.supervisors import Multiprocess
 
 from courier_api.app import create_app
 from courier_api.asgi import store_from_environment
@@ -20,6 +28,8 @@ from courier_api.auth import Role, TokenService
 from courier_api.demo import DEMO_ACTORS, seed_demo, seed_policies
 from courier_api.dev_state import DevState, clear_state, read_state, write_state
 from courier_api.logging_setup import configure_logging
+from courier_api.metrics import MULTIPROC_ENV
+from courier_api.metrics_worker import serve_worker_metrics
 from courier_api.notifications.worker import run_worker
 from courier_api.use_cases.maintenance import apply_retention, reconcile, run_maintenance_forever
 from infra.database import Database
@@ -79,8 +89,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(host: str, port: int, workers: int) -> int:
-    load_settings(os.environ)  # fail fast, naming the variable, before any worker starts
-    uvicorn.run(
+    settings = load_settings(os.environ)  # fail fast, naming the variable, before any worker starts
+    if settings.metrics_port == port:
+        raise ConfigError("METRICS_PORT", f"must differ from the API port ({port})")
+    config = uvicorn.Config(
         "courier_api.asgi:app_from_environment",
         factory=True,
         host=host,
@@ -90,7 +102,71 @@ def _serve(host: str, port: int, workers: int) -> int:
         log_config=None,
         proxy_headers=True,
     )
-    return 0
+    metrics_on = settings.metrics_port is not None or settings.metrics_token is not None
+    with _metrics_directory() if metrics_on else contextlib.nullcontext(None) as directory:
+        sockets = [config.bind_socket()]
+        if settings.metrics_port is not None:
+            # The workers serve both sockets; the app answers only `/metrics` on this one.
+            metrics_config = uvicorn.Config(
+                config.app, host=settings.metrics_host, port=settings.metrics_port
+            )
+            sockets.append(metrics_config.bind_socket())
+        # What `uvicorn.run` does, with our sockets and our supervisor.
+        if workers > 1:
+            _Supervisor(config, sockets=sockets, metrics_dir=directory).run()
+            return 0
+        config.load_app()
+        server = uvicorn.Server(config)
+        server.run(sockets=sockets)
+        return 0 if server.started else STARTUP_FAILURE
+
+
+@contextlib.contextmanager
+def _metrics_directory() -> Iterator[str]:
+    """A fresh PROMETHEUS_MULTIPROC_DIR for this server start, handed to the workers, removed after.
+
+    Ours, never one inherited from the environment: files of an earlier run (or of another server)
+    would be added into this one's counters.
+    """
+    directory = tempfile.mkdtemp(prefix="courier-metrics-")
+    os.environ[MULTIPROC_ENV] = directory  # the workers inherit the environment
+    try:
+        yield directory
+    finally:
+        os.environ.pop(MULTIPROC_ENV, None)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+class _Supervisor(Multiprocess):
+    """uvicorn's worker supervisor, telling the metrics when it replaces a worker.
+
+    A dead worker's counters stay in the sums (they are totals); its live gauges (uploads in flight,
+    pool connections) must leave them, which is what `mark_process_dead` does.
+    """
+
+    def __init__(
+        self, config: uvicorn.Config, *, sockets: list[socket.socket], metrics_dir: str | None
+    ) -> None:
+        super().__init__(config, sockets=sockets)
+        self._metrics_dir = metrics_dir
+
+    def keep_subprocess_alive(self) -> None:
+        before = self._pids()
+        super().keep_subprocess_alive()
+        self._mark_dead(before - self._pids())
+
+    def restart_all(self) -> None:
+        before = self._pids()
+        super().restart_all()
+        self._mark_dead(before - self._pids())
+
+    def _pids(self) -> set[int]:
+        return {process.pid for process in self.processes if process.pid is not None}
+
+    def _mark_dead(self, pids: set[int]) -> None:
+        if self._metrics_dir is not None:
+            for pid in pids:
+                mark_process_dead(pid, self._metrics_dir)  # type: ignore[no-untyped-call]
 
 
 def _worker() -> int:
@@ -107,6 +183,11 @@ async def _work_until_signalled(settings: Settings) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     db = await Database.connect(settings.database_url, min_size=1, max_size=2)
+    async with serve_worker_metrics(settings, db):
+        await _work_and_maintain(settings, db, stop)
+
+
+async def _work_and_maintain(settings: Settings, db: Database, stop: asyncio.Event) -> None:
     maintenance = asyncio.create_task(
         run_maintenance_forever(
             db,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Any
 
 import asyncpg
@@ -28,6 +29,8 @@ class ChangeFeed:
         self._task: asyncio.Task[None] | None = None
         self._live = False
         self.generation = 0
+        # Unix time of the last notification or (re)connection, for the metrics' lag gauge.
+        self.last_event_at: float | None = None
 
     @property
     def live(self) -> bool:
@@ -70,6 +73,7 @@ class ChangeFeed:
         await conn.add_listener(CHANNEL, self._changed)
         # Anything may have changed while we were not listening: start from a new generation.
         self.generation += 1
+        self.last_event_at = time.time()
         self._live = True
         while not lost.is_set():
             try:
@@ -80,3 +84,4 @@ class ChangeFeed:
 
     def _changed(self, *_: Any) -> None:
         self.generation += 1
+        self.last_event_at = time.time()

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import asyncpg
+import msgspec
 
 from infra.errors import DatabaseUnavailable, UnstorableText
 from infra.repositories import UnitOfWork
@@ -47,6 +48,12 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
+class PoolUsage(msgspec.Struct, frozen=True, kw_only=True):
+    in_use: int
+    idle: int
+    max: int
+
+
 class Database:
     """Owns the pool; hands out one transaction per request or job."""
 
@@ -70,6 +77,11 @@ class Database:
 
     async def close(self) -> None:
         await self._pool.close()
+
+    def usage(self) -> PoolUsage:
+        """Connections open and checked out now (three attribute reads: cheap enough for any scrape)."""
+        size, idle = self._pool.get_size(), self._pool.get_idle_size()
+        return PoolUsage(in_use=size - idle, idle=idle, max=self._pool.get_max_size())
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[UnitOfWork]:

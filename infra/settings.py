@@ -83,6 +83,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     outbox_poll_interval_s: PositiveFloat = 1.0
     # How long a claimed row stays with its worker; a worker that dies gives it back after this.
     outbox_lease_s: PositiveFloat = 120.0
+    # Prometheus `/metrics`: on a port of its own (not the API's), and/or behind a bearer token on any
+    # port. Neither set: `/metrics` answers 404 like any unknown path. The metrics port binds to
+    # METRICS_HOST only, loopback by default: a scraper on another machine needs a private address.
+    metrics_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] | None = None
+    metrics_host: str = "127.0.0.1"
+    metrics_token: Annotated[str, msgspec.Meta(min_length=24)] | None = None
 
     def __post_init__(self) -> None:
         # Values that are each valid but wrong together; also checked when tests build Settings directly.
@@ -147,6 +153,9 @@ _ENV_FIELDS: dict[str, str] = {
     "OUTBOX_BACKOFF_MAX_S": "outbox_backoff_max_s",
     "OUTBOX_POLL_INTERVAL_S": "outbox_poll_interval_s",
     "OUTBOX_LEASE_S": "outbox_lease_s",
+    "METRICS_PORT": "metrics_port",
+    "METRICS_HOST": "metrics_host",
+    "METRICS_TOKEN": "metrics_token",
 }
 _FIELD_TO_ENV = {field: env for env, field in _ENV_FIELDS.items()}
 _REQUIRED = ("DATABASE_URL", "S3_BUCKET", "JWT_SECRET")

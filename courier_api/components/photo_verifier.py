@@ -22,11 +22,13 @@ import functools
 import multiprocessing
 import os
 import threading
+import time
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from concurrent.futures.thread import BrokenThreadPool
 from typing import Final, Literal
 
+from courier_api import metrics
 from courier_api.errors import TemporarilyUnavailable
 from photo_pipeline import Expectations, PhotoLimits, Verdict, verify
 
@@ -65,8 +67,9 @@ class PhotoVerifier:
         loop = asyncio.get_running_loop()
         executor = self._executor
         call = functools.partial(verify, data, expectations, limits, sha256=sha256)
+        started = time.perf_counter()
         try:
-            return await loop.run_in_executor(executor, call)
+            verdict = await loop.run_in_executor(executor, call)
         except BrokenExecutor as exc:
             # A worker process died (killed, or a crash in native code): the pool refuses all work
             # from now on. Replace it once and let the courier retry; nothing was stored.
@@ -76,6 +79,8 @@ class PhotoVerifier:
             raise TemporarilyUnavailable(
                 "photo verification restarted; retry the upload", retry_after_s=2
             ) from exc
+        metrics.observe_verification(time.perf_counter() - started)
+        return verdict
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

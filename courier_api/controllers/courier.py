@@ -12,6 +12,7 @@ from litestar.params import HeaderParameter, JSONBody
 
 from courier_api.dependencies import Caller, Services
 from courier_api.errors import UnsupportedMediaType
+from courier_api.metrics_http import uploads_in_flight
 from courier_api.params import OrderId
 from courier_api.request_body import STREAMED_BODY, read_body
 from courier_api.schemas.capture import (
@@ -95,6 +96,7 @@ class CourierController(Controller):
         request_max_body_size=UPLOAD_CEILING_BYTES,
         operation_class=_JpegUploadOperation,
         opt={STREAMED_BODY: True},
+        middleware=[uploads_in_flight],
     )
     async def upload_photo(
         self,

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 import msgspec
 
+from courier_api import metrics
 from courier_api.auth import TokenService
 from courier_api.notifications.texts import DOOR_DROP_COMPLETED, IncompletePayload, UnknownEvent, render
 from eligibility.city_time_zones import city_time_zone
@@ -61,6 +62,18 @@ class _Failed(msgspec.Struct, frozen=True):
 
 
 _Outcome = _Sent | _Skipped | _Failed
+
+
+def _outcome_label(outcome: _Outcome, *, retry: bool) -> str:
+    match outcome:
+        case _Sent():
+            return "sent"
+        case _Skipped():
+            return "skipped"
+        case _Failed(retryable=True) if retry:
+            return "retry"
+        case _Failed():
+            return "dead"
 
 
 class OutboxWorker:
@@ -163,6 +176,8 @@ class OutboxWorker:
         )
         if not held:
             _log.warning("outbox %s: lease lost before the outcome was recorded", entry.dedupe_key)
+            return
+        metrics.observe_delivery(entry.channel, _outcome_label(outcome, retry=entry.attempts < max_attempts))
 
     async def _attempt(self, entry: OutboxEntry, order: OrderRecord | None) -> _Outcome:
         if entry.attempts > self._settings.outbox_max_attempts:

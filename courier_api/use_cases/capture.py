@@ -24,6 +24,7 @@ import msgspec
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from courier_api import metrics
 from courier_api.access import order_for
 from courier_api.auth import Principal
 from courier_api.components.photo_verifier import PhotoVerifier
@@ -296,6 +297,7 @@ class PhotoIntake:
             raise
         if result.view.verdict != "accepted":
             await self._forget(copy_key)  # stored ahead of the duplicate check, which refused it
+        metrics.observe_verdict(result.view.verdict, result.view.checks)
         return result
 
     async def _record(
