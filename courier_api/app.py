@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from courier_api.auth import Principal, TokenService
-from courier_api.components.attestation import AcceptAnyDevice, DeviceAttestation
+from courier_api.components.attestation import DeviceVerifier
 from courier_api.components.photo_verifier import PhotoVerifier
 from courier_api.components.policy_catalog import PolicyCatalog
 from courier_api.components.rate_limits import Limit, RateLimiter
@@ -32,12 +33,13 @@ from infra.database import Database
 from infra.settings import Settings
 from infra.storage import ObjectStore
 
+_log = logging.getLogger("courier_api.app")
+
 
 def create_app(
     settings: Settings,
     *,
     s3_credentials: tuple[str, str] | None = None,
-    attestation: DeviceAttestation | None = None,
     rate_limits: dict[str, Limit] | None = None,
     clock: Callable[[], datetime] | None = None,
 ) -> Litestar:
@@ -45,6 +47,13 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        # First: a deployment that requires attestation but names no app must not start at all.
+        attestation = DeviceVerifier.from_settings(settings)
+        if not attestation.required:
+            _log.warning(
+                "DEVICE_ATTESTATION=off: bare Ed25519 device keys are accepted and marked 'none'; "
+                "photos prove nothing about the phone or the app"
+            )
         db = await Database.connect(
             settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
         )
@@ -70,7 +79,7 @@ def create_app(
             ),
             limits=limiter,
             clock=clock or (lambda: datetime.now(UTC)),
-            attestation=attestation or AcceptAnyDevice(),
+            attestation=attestation,
             catalog=catalog,
         )
         try:
