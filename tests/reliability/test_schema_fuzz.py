@@ -38,6 +38,7 @@ from schemathesis.specs.openapi.checks import (
 from courier_api.auth import Role
 from infra.database import Database
 from tests.conftest import AuthHeaders
+from tests.photo_factory import make_device_key
 from tests.reliability.conftest import LiveApi, World, build_world
 
 pytestmark = pytest.mark.slow
@@ -63,6 +64,9 @@ ROLE_FOR: dict[tuple[str, str], Role | None] = {
     ("GET", "/v1/orders/{order_id}/door-drop"): "customer",
     ("PUT", "/v1/orders/{order_id}/door-drop"): "customer",
     ("POST", "/v1/courier/devices"): "courier",
+    ("POST", "/v1/courier/devices/challenges"): "courier",
+    ("GET", "/v1/support/couriers/{courier_id}/devices"): "support",
+    ("DELETE", "/v1/support/devices/{device_id}"): "support",
     ("POST", "/v1/deliveries/{order_id}/capture-sessions"): "courier",
     ("POST", "/v1/deliveries/{order_id}/photos"): "courier",
     ("GET", "/v1/admin/door-drop-policies/in-force"): "admin",
@@ -90,7 +94,7 @@ async def world(live_api: LiveApi, auth: AuthHeaders, live_db: Database) -> Asyn
 
 
 def _fixed_parts(
-    method: str, path: str, world: World, auth: AuthHeaders
+    method: str, path: str, world: World, auth: AuthHeaders, spare_device: str = ""
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Path parameters naming existing objects, and the caller's headers, for one operation."""
     role = ROLE_FOR[(method, path)]
@@ -107,6 +111,11 @@ def _fixed_parts(
         params["claim_id"] = world.claim_id
     if "{entry_id}" in path:
         params["entry_id"] = world.outbox_entry_id
+    if "{courier_id}" in path:
+        params["courier_id"] = order.courier_id
+    if "{device_id}" in path:
+        # A device of its own: revoking the pending order's device would end the fuzzing of uploads.
+        params["device_id"] = spare_device or order.device_id
     headers: dict[str, str] = {}
     if role is not None:
         sub = {"courier": order.courier_id, "customer": order.customer_id}.get(role, f"{role}-fuzz")
@@ -130,8 +139,17 @@ def test_every_operation_survives_fuzzing_and_answers_as_documented(
     exercised: Counter[tuple[str, str, str]] = Counter()
     statuses: Counter[int] = Counter()
     session = requests.Session()
+    spare = session.post(
+        f"{live_api.base_url}/v1/courier/devices",
+        json={"publicKey": make_device_key()[1], "platform": "android"},
+        headers=auth("courier", "spare-device-courier"),
+        timeout=30,
+    )
+    assert spare.status_code == 201, spare.text
     for operation in operations:
-        params, headers = _fixed_parts(operation.method.upper(), operation.path, world, auth)
+        params, headers = _fixed_parts(
+            operation.method.upper(), operation.path, world, auth, spare.json()["deviceId"]
+        )
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             _fuzz(operation, mode, params, headers, live_api.base_url, session, exercised, statuses)
 
