@@ -14,9 +14,9 @@ from infra.devstack import DevStack
 from infra.settings import Settings
 from infra.storage import ObjectStore
 from tests.api.capture_flow import Client, door_drop
+from tests.conftest import AuthHeaders
 from tests.factories import new_id
 from tests.photo_factory import make_device_key
-from tests.conftest import AuthHeaders
 
 TIGHT = {
     "upload.courier": Limit(hits=2, window_s=600),
