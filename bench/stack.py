@@ -51,6 +51,7 @@ class BenchStack:
             s3_bucket=f"bench-evidence-{secrets.token_hex(4)}",
             s3_endpoint_url=self.dev.s3.endpoint_url,
             jwt_secret=secrets.token_urlsafe(48),
+            device_attestation="off",  # the load benches enroll bare Ed25519 keys
         )
         access_key, secret_key = self.dev.s3_credentials
         await ObjectStore(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -17,7 +18,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from courier_api import metrics as recorder
 from courier_api.auth import Principal, TokenService
-from courier_api.components.attestation import AcceptAnyDevice, DeviceAttestation
+from courier_api.components.attestation import DeviceVerifier
 from courier_api.components.photo_verifier import PhotoVerifier
 from courier_api.components.policy_catalog import PolicyCatalog
 from courier_api.components.rate_limits import Limit, RateLimiter
@@ -38,12 +39,13 @@ from infra.database import Database
 from infra.settings import Settings
 from infra.storage import ObjectStore
 
+_log = logging.getLogger("courier_api.app")
+
 
 def create_app(
     settings: Settings,
     *,
     s3_credentials: tuple[str, str] | None = None,
-    attestation: DeviceAttestation | None = None,
     rate_limits: dict[str, Limit] | None = None,
     clock: Callable[[], datetime] | None = None,
 ) -> Litestar:
@@ -52,6 +54,13 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        # First: a deployment that requires attestation but names no app must not start at all.
+        attestation = DeviceVerifier.from_settings(settings)
+        if not attestation.required:
+            _log.warning(
+                "DEVICE_ATTESTATION=off: bare Ed25519 device keys are accepted and marked 'none'; "
+                "photos prove nothing about the phone or the app"
+            )
         db = await Database.connect(
             settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
         )
@@ -82,7 +91,7 @@ def create_app(
             ),
             limits=limiter,
             clock=clock or (lambda: datetime.now(UTC)),
-            attestation=attestation or AcceptAnyDevice(),
+            attestation=attestation,
             catalog=catalog,
         )
         try:
@@ -162,11 +171,32 @@ The schemas are the server's own (msgspec); what they cannot say: a range (`from
 `incidents.bad_range` / `what_if.bad_range`.
 
 ## Capture protocol (courier app)
-1. `POST /v1/courier/devices` once: the base64 of the device's 32-byte Ed25519 public key.
-2. `POST /v1/deliveries/{orderId}/capture-sessions` (at route start is fine): `{sessionId, nonce, requirements}`.
+1. Enroll the phone once per install. In production (`DEVICE_ATTESTATION=required`) only a P-256 key held by
+   the phone's secure hardware for our app enrolls:
+   1. `POST /v1/courier/devices/challenges` → `{challenge, expiresAt}`: 32 random bytes (base64), single use,
+      this courier's, 10 minutes.
+   2. Android (Kotlin): `KeyGenParameterSpec.Builder(alias, KeyProperties.PURPOSE_SIGN)` with
+      `setAlgorithmParameterSpec(ECGenParameterSpec("secp256r1"))`, `setDigests(DIGEST_SHA256)`,
+      `setAttestationChallenge(challengeBytes)` (and `setIsStrongBoxBacked(true)` where available);
+      `KeyPairGenerator.getInstance("EC", "AndroidKeyStore")` generates it; `KeyStore.getCertificateChain(alias)`
+      gives the chain. Send `{"platform": "android", "challenge", "keyAttestation": [base64 DER, leaf first]}`.
+      iOS (Swift): `DCAppAttestService.shared.generateKey()` → keyId; `attestKey(keyId, clientDataHash:
+      SHA256(challengeBytes))` → attestation. Send `{"platform": "ios", "challenge", "appAttest": {"keyId",
+      "attestation"}}` (base64).
+   3. `POST /v1/courier/devices` → 201 `{deviceId, attestation: {level: strongbox | tee | app_attest | none,
+      platform, appId}}`, or 422 `device.challenge_invalid`, `device.attestation_required` (a bare key),
+      `device.attestation_invalid` with `reasons: [{code, detail}]` (chain, revoked, challenge, app,
+      security_level, boot_state, key, format).
+   With `DEVICE_ATTESTATION=off` (the demo), `{"platform", "publicKey"}`: a bare Ed25519 key, level `none`.
+2. `POST /v1/deliveries/{orderId}/capture-sessions` (at route start is fine): `{sessionId, nonce, requirements}`;
+   `requirements.signature` says how this device signs photos.
 3. The in-app camera writes the nonce into EXIF `ImageUniqueID`, the capture time into `DateTimeOriginal` +
-   `OffsetTimeOriginal`, the position into GPS, and signs SHA-256(JPEG bytes) with the device key.
+   `OffsetTimeOriginal`, the position into GPS, and signs the exact JPEG bytes with the device key:
+   Android `Signature.getInstance("SHA256withECDSA")` (initSign, update(jpeg), sign: DER);
+   iOS `DCAppAttestService.shared.generateAssertion(keyId, clientDataHash: SHA256(jpeg))` (its counter must be
+   above the last one the server accepted from the device); `none` devices Ed25519 over SHA-256(jpeg).
 4. `POST /v1/deliveries/{orderId}/photos` with the JPEG as the body (`Content-Type: image/jpeg`) and headers
-   `X-Capture-Session`, `X-Capture-Signature`, `Idempotency-Key`. Every check comes back with a stable code the
-   app maps to a retake hint; retake within the session until the verdict is `accepted`.
+   `X-Capture-Session`, `X-Capture-Signature` (Android, none) or `X-Capture-Assertion` (iOS), `Idempotency-Key`.
+   Every check comes back with a stable code the app maps to a retake hint; retake within the session until the
+   verdict is `accepted`. A revoked device's sessions and uploads: 409 `device.revoked`.
 """

@@ -12,7 +12,7 @@ import signal
 import socket
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import get_args
 
@@ -25,6 +25,7 @@ from uvicorn.supervisors import Multiprocess
 from courier_api.app import create_app
 from courier_api.asgi import store_from_environment
 from courier_api.auth import Role, TokenService
+from courier_api.components.attestation import DeviceVerifier
 from courier_api.demo import DEMO_ACTORS, seed_demo, seed_policies
 from courier_api.dev_state import DevState, clear_state, read_state, write_state
 from courier_api.logging_setup import configure_logging
@@ -37,7 +38,7 @@ from infra.devstack import DEVSTACK_INSTALL_HINT, DevStack, missing_devstack_pac
 from infra.devstack.stack import create_database
 from infra.errors import ConfigError
 from infra.migrate import apply_migrations
-from infra.settings import Settings, load_settings
+from infra.settings import ATTESTATION_VARIABLES, Settings, load_settings
 from infra.storage import ObjectStore
 
 DEV_BUCKET = "door-drop-evidence-dev"
@@ -92,6 +93,9 @@ def _serve(host: str, port: int, workers: int) -> int:
     settings = load_settings(os.environ)  # fail fast, naming the variable, before any worker starts
     if settings.metrics_port == port:
         raise ConfigError("METRICS_PORT", f"must differ from the API port ({port})")
+    # What attestation needs (with DEVICE_ATTESTATION=required, the default, an app to attest; readable
+    # root and status files) fails the start here too, before any worker.
+    DeviceVerifier.from_settings(settings)
     config = uvicorn.Config(
         "courier_api.asgi:app_from_environment",
         factory=True,
@@ -287,13 +291,13 @@ async def _dev_serve(stack: DevStack, port: int) -> None:
     database_url = stack.postgres.dsn_for("courier")
     await apply_migrations(database_url)
     base_url = f"http://127.0.0.1:{port}"
-    settings = Settings(
+    settings = _dev_settings(
         database_url=database_url,
-        s3_bucket=DEV_BUCKET,
         s3_endpoint_url=stack.s3.endpoint_url,
-        jwt_secret=secrets.token_urlsafe(48),
         public_base_url=base_url,
+        environ=os.environ,
     )
+    DeviceVerifier.from_settings(settings)  # a bad attestation variable stops the start here, named
     store = ObjectStore.for_settings(settings, stack.s3_credentials)
     await store.ensure_bucket()
     db = await Database.connect(database_url, min_size=1, max_size=2)
@@ -336,3 +340,23 @@ async def _dev_serve(stack: DevStack, port: int) -> None:
     finally:
         stop_worker.set()
         await worker
+
+
+def _dev_settings(
+    *, database_url: str, s3_endpoint_url: str, public_base_url: str, environ: Mapping[str, str]
+) -> Settings:
+    """The embedded stack's settings. Attestation is off for the demo unless DEVICE_ATTESTATION says
+    otherwise, and every attestation variable set in the environment is honoured, so a dev stack can run
+    exactly as production does (a test PKI, the real app ids)."""
+    attestation = {name: environ[name] for name in ATTESTATION_VARIABLES if environ.get(name)}
+    attestation.setdefault("DEVICE_ATTESTATION", "off")
+    return load_settings(
+        {
+            **attestation,
+            "DATABASE_URL": database_url,
+            "S3_BUCKET": DEV_BUCKET,
+            "S3_ENDPOINT_URL": s3_endpoint_url,
+            "JWT_SECRET": secrets.token_urlsafe(48),
+            "PUBLIC_BASE_URL": public_base_url,
+        }
+    )

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from courier_api.auth import Principal
-from courier_api.components.attestation import AcceptAnyDevice, DeviceAttestation
+from courier_api.components.attestation import DeviceVerifier
 from courier_api.components.policy_catalog import PolicyCatalog
 from courier_api.components.rate_limits import RateLimiter
 from infra.database import Database
@@ -84,7 +84,7 @@ class RequestContext:
     transaction: UnitOfWork | None = None
     limiter: RateLimiter = field(default_factory=RateLimiter)
     catalog: PolicyCatalog = field(default_factory=PolicyCatalog)
-    attestation: DeviceAttestation = field(default_factory=AcceptAnyDevice)
+    attestation: DeviceVerifier = field(default_factory=DeviceVerifier.accepting_bare_keys)
     after_commit: AfterCommit = field(default_factory=AfterCommit)
 
     @property

@@ -6,6 +6,7 @@ Error tree:
     ├── NotPermitted            authenticated, but the role may not do this
     ├── FreshSignInRequired     a view-only (notification link) session tried to change something
     ├── InvalidInput            a value is well-formed JSON but not acceptable (names the field)
+    ├── AttestationRefused      a device's hardware attestation failed; carries every failed rule
     ├── UnsupportedMediaType    the body is not of the media type the operation takes
     ├── NotFound                no such object, or not the caller's (never reveal which)
     ├── Conflict                the object's state forbids the change (e.g. replace after delivery)
@@ -45,6 +46,15 @@ class InvalidInput(DomainError):
         super().__init__(detail)
         self.field = field
         self.code = code
+
+
+class AttestationRefused(DomainError):
+    """The platform's attestation does not prove our app's key in a genuine phone's secure hardware."""
+
+    def __init__(self, detail: str, *, reasons: list[tuple[str, str]]) -> None:
+        super().__init__(detail)
+        # (rule code, detail) for every failed rule: chain, revoked, challenge, app, security_level, ...
+        self.reasons = reasons
 
 
 class UnsupportedMediaType(DomainError):

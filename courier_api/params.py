@@ -25,4 +25,8 @@ CustomerId = Annotated[
 # msgspec's UUID parsing: the 36- or 32-character forms only (Python's UUID() also takes braces,
 # "urn:uuid:" and underscores between the digits).
 ClaimId = Annotated[uuid.UUID, PathParameter(description="Claim id")]
+DeviceId = Annotated[uuid.UUID, PathParameter(description="Device id")]
+CourierId = Annotated[
+    str, PathParameter(description="Courier id", pattern=ID_PATTERN, max_length=ID_MAX_LENGTH)
+]
 RowId = Annotated[str, PathParameter(description="The outbox row id", pattern=ROW_ID_PATTERN, max_length=18)]

@@ -14,6 +14,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.routes import HTTPRoute
 
 from courier_api.errors import (
+    AttestationRefused,
     Conflict,
     DomainError,
     FreshSignInRequired,
@@ -42,6 +43,7 @@ _DOMAIN: dict[type[DomainError], tuple[int, str, str]] = {
     NotPermitted: (403, "auth.forbidden", "Not allowed for this role"),
     FreshSignInRequired: (403, "auth.fresh_sign_in_required", "Sign in again to do this"),
     InvalidInput: (422, "request.unprocessable", "The request cannot be processed"),
+    AttestationRefused: (422, "device.attestation_invalid", "The device attestation is not valid"),
     NotFound: (404, "not_found", "Not found"),
     UnsupportedMediaType: (415, "media_type.unsupported", "Unsupported media type"),
     Conflict: (409, "conflict", "Conflicts with the current state"),
@@ -98,6 +100,8 @@ def handle_domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Re
         case RateLimited(retry_after_s=seconds) | TemporarilyUnavailable(retry_after_s=seconds):
             headers["Retry-After"] = str(seconds)
             extra["retry_after"] = seconds
+        case AttestationRefused(reasons=reasons):
+            extra["reasons"] = [{"code": code, "detail": detail} for code, detail in reasons]
         case NotAuthenticated():
             headers["WWW-Authenticate"] = "Bearer"
     if isinstance(exc, InvalidInput) and exc.field:
@@ -200,7 +204,8 @@ _PROBLEM_DESCRIPTIONS = {
     409: "The object's state forbids this (a stable conflict code, e.g. order.already_delivered)",
     413: "The body is over the size limit (request.too_large)",
     415: "The body is not of the media type the operation takes (media_type.unsupported)",
-    422: "Well-formed but not acceptable (request.unprocessable, photo.*, idempotency.key_reused)",
+    422: "Well-formed but not acceptable (request.unprocessable, photo.*, idempotency.key_reused, "
+    "device.attestation_required, device.attestation_invalid with reasons, device.challenge_invalid)",
     429: "Too many requests; see Retry-After (rate_limited)",
     500: "Unexpected error; it has been logged (internal.error)",
     503: "A dependency is temporarily unavailable; see Retry-After",

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Concatenate, ParamSpec, TypeVar
 
 from courier_api.auth import Principal, TokenService
-from courier_api.components.attestation import AcceptAnyDevice, DeviceAttestation
+from courier_api.components.attestation import DeviceVerifier
 from courier_api.components.policy_catalog import PolicyCatalog
 from courier_api.components.rate_limits import RateLimiter
 from courier_api.context import Config, RequestContext
@@ -33,7 +33,7 @@ class AppServices:
     store: ObjectStore
     tokens: TokenService
     intake: PhotoIntake
-    attestation: DeviceAttestation = field(default_factory=AcceptAnyDevice)
+    attestation: DeviceVerifier = field(default_factory=DeviceVerifier.accepting_bare_keys)
     limits: RateLimiter = field(default_factory=RateLimiter)
     catalog: PolicyCatalog = field(default_factory=PolicyCatalog)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))

@@ -6,6 +6,7 @@ Nothing here runs at import time.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Annotated, Literal
 
@@ -15,6 +16,24 @@ from infra.channels.webhook import decode_secret
 from infra.errors import ConfigError
 
 PositiveInt = Annotated[int, msgspec.Meta(gt=0)]
+# SHA-256 of the app's signing certificate, as `apksigner verify --print-certs` or the Play Console show it
+# (hex, colons allowed).
+_CERT_DIGEST = re.compile(r"\A(?:[0-9a-fA-F]{2}:?){31}[0-9a-fA-F]{2}\Z")
+# TEAMID.bundle.id: a ten-character team id, then the bundle id.
+_APPLE_APP_ID = re.compile(r"\A[A-Z0-9]{10}\.[A-Za-z0-9.-]+\Z")
+# Variables that configure device attestation (issue 13); `courier-api dev` honours them when set.
+ATTESTATION_VARIABLES = (
+    "DEVICE_ATTESTATION",
+    "ANDROID_ATTESTATION_ROOTS",
+    "ANDROID_ATTESTATION_STATUS_FILE",
+    "ANDROID_MIN_SECURITY_LEVEL",
+    "ANDROID_APP_PACKAGES",
+    "ANDROID_APP_SIGNING_CERT_SHA256",
+    "ANDROID_ALLOW_UNVERIFIED_BOOT",
+    "APPLE_ATTESTATION_ROOTS",
+    "APPLE_APP_IDS",
+    "APPLE_APP_ATTEST_ENVIRONMENT",
+)
 PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
 Fraction = Annotated[float, msgspec.Meta(gt=0, lt=1)]
 
@@ -89,6 +108,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     metrics_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] | None = None
     metrics_host: str = "127.0.0.1"
     metrics_token: Annotated[str, msgspec.Meta(min_length=24)] | None = None
+    # Device attestation (issue 13). `required`: devices enroll only with Android Key Attestation or App
+    # Attest; `off`: bare Ed25519 keys too, marked `none` (the demo; `courier-api dev` defaults to it).
+    device_attestation: Literal["required", "off"] = "required"
+    # PEM files of extra roots trusted beside the shipped Google / Apple ones (a test or private PKI).
+    android_attestation_roots: str | None = None
+    apple_attestation_roots: str | None = None
+    # Google's attestation status list (JSON, the published format); revoked and suspended serials refused.
+    android_attestation_status_file: str | None = None
+    android_min_security_level: Literal["tee", "strongbox"] = "tee"
+    android_app_packages: tuple[str, ...] = ()
+    android_app_signing_cert_sha256: tuple[str, ...] = ()
+    # Development phones only: an unlocked bootloader or an unverified boot (never a failed one).
+    android_allow_unverified_boot: bool = False
+    apple_app_ids: tuple[str, ...] = ()
+    apple_app_attest_environment: Literal["production", "development"] = "production"
 
     def __post_init__(self) -> None:
         # Values that are each valid but wrong together; also checked when tests build Settings directly.
@@ -107,6 +141,38 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             except ValueError as exc:
                 # The position, never the value: start-up errors end up in logs.
                 raise ConfigError("WEBHOOK_SECRETS", f"secret #{position} is not valid: {exc}") from None
+        for digest in self.android_app_signing_cert_sha256:
+            if not _CERT_DIGEST.match(digest):
+                raise ConfigError(
+                    "ANDROID_APP_SIGNING_CERT_SHA256",
+                    f"{digest!r} is not a SHA-256 in hex (64 hex digits, colons allowed)",
+                )
+        if self.android_app_packages and not self.android_app_signing_cert_sha256:
+            raise ConfigError(
+                "ANDROID_APP_SIGNING_CERT_SHA256",
+                "is required with ANDROID_APP_PACKAGES: a package name alone is anyone's to claim",
+            )
+        for app_id in self.apple_app_ids:
+            if not _APPLE_APP_ID.match(app_id):
+                raise ConfigError("APPLE_APP_IDS", f"{app_id!r} is not TEAMID.bundle.id")
+
+    @property
+    def signing_cert_digests(self) -> frozenset[bytes]:
+        """ANDROID_APP_SIGNING_CERT_SHA256 as raw digests."""
+        return frozenset(bytes.fromhex(d.replace(":", "")) for d in self.android_app_signing_cert_sha256)
+
+
+def require_attestation_configured(settings: Settings) -> None:
+    """With DEVICE_ATTESTATION=required, at least one platform must name our app; else stop the start."""
+    if settings.device_attestation == "required" and not (
+        settings.android_app_packages or settings.apple_app_ids
+    ):
+        raise ConfigError(
+            "DEVICE_ATTESTATION",
+            "is required (the default for serve) but neither ANDROID_APP_PACKAGES (with "
+            "ANDROID_APP_SIGNING_CERT_SHA256) nor APPLE_APP_IDS is set: no courier app could enroll. "
+            "Set them, or DEVICE_ATTESTATION=off to accept unattested keys",
+        )
 
 
 # Environment variable -> settings field. Only these are read; everything else has a default.
@@ -156,11 +222,14 @@ _ENV_FIELDS: dict[str, str] = {
     "METRICS_PORT": "metrics_port",
     "METRICS_HOST": "metrics_host",
     "METRICS_TOKEN": "metrics_token",
+    **{name: name.lower() for name in ATTESTATION_VARIABLES},
 }
 _FIELD_TO_ENV = {field: env for env, field in _ENV_FIELDS.items()}
 _REQUIRED = ("DATABASE_URL", "S3_BUCKET", "JWT_SECRET")
 # Lists in one variable, separated by spaces or commas (neither occurs in base64).
-_LIST_FIELDS = frozenset({"webhook_secrets"})
+_LIST_FIELDS = frozenset(
+    {"webhook_secrets", "android_app_packages", "android_app_signing_cert_sha256", "apple_app_ids"}
+)
 # Variables that changed meaning: ignoring them would leave a channel silently unsigned or unconfigured.
 _REPLACED = {
     "WEBHOOK_SECRET": "was replaced by WEBHOOK_SECRETS (Standard Webhooks whsec_ secrets); see the README's "

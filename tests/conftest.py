@@ -46,6 +46,9 @@ async def settings(dev_stack: DevStack) -> Settings:
         s3_bucket=f"test-evidence-{secrets.token_hex(4)}",
         s3_endpoint_url=dev_stack.s3.endpoint_url,
         jwt_secret=secrets.token_urlsafe(48),
+        # Explicitly off: most tests enroll bare Ed25519 keys and are not about attestation;
+        # tests/api/test_device_attestation_api.py runs an app with attestation required.
+        device_attestation="off",
     )
 
 

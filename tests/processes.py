@@ -38,6 +38,9 @@ def service_env(
         "S3_BUCKET": settings.s3_bucket,
         "JWT_SECRET": settings.jwt_secret,
         "AWS_REGION": settings.s3_region,
+        # Most tests enroll bare Ed25519 keys: they are not about attestation. The attestation tests
+        # pass the variables they need through `extra`.
+        "DEVICE_ATTESTATION": settings.device_attestation,
     }
     if settings.s3_endpoint_url:
         env["S3_ENDPOINT_URL"] = settings.s3_endpoint_url

@@ -22,12 +22,17 @@ DEFAULT_LIMITS: dict[str, Limit] = {
     "upload.device": Limit(hits=120, window_s=600),
     "session.courier": Limit(hits=300, window_s=3600),
     "claim": Limit(hits=5, window_s=3600),
+    # A courier enrolls a phone after an install or a reset; a script trying keys or attestations does not
+    # get far. Refused enrollments count too.
+    "device.challenge": Limit(hits=30, window_s=3600),
+    "device.enroll": Limit(hits=10, window_s=3600),
 }
 
 
 class RateLimiter:
     def __init__(self, limits: dict[str, Limit] | None = None) -> None:
-        self._limits = limits or DEFAULT_LIMITS
+        # Buckets a caller does not set keep their defaults (tests tighten only the ones they exercise).
+        self._limits = {**DEFAULT_LIMITS, **(limits or {})}
 
     async def check(self, uow: UnitOfWork, bucket: str, subject: str, now: datetime) -> None:
         """Count this request; raise RateLimited (429 with Retry-After) when over the bucket's limit."""

@@ -11,13 +11,14 @@ from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, 
 from litestar.params import HeaderParameter, JSONBody
 
 from courier_api.dependencies import Caller, Services
-from courier_api.errors import UnsupportedMediaType
+from courier_api.errors import InvalidInput, UnsupportedMediaType
 from courier_api.metrics_http import uploads_in_flight
 from courier_api.params import OrderId
 from courier_api.request_body import STREAMED_BODY, read_body
 from courier_api.schemas.capture import (
     CaptureSessionRequest,
     CaptureSessionView,
+    DeviceChallenge,
     DeviceEnrollment,
     DeviceView,
     PhotoAttemptView,
@@ -37,13 +38,27 @@ SessionHeader = Annotated[
         description="sessionId from POST .../capture-sessions",
     ),
 ]
+# One of the two, as the session's device signs (see the capture protocol in the API description).
 SignatureHeader = Annotated[
-    str,
+    str | None,
     HeaderParameter(
         name="X-Capture-Signature",
         min_length=1,
         max_length=200,
-        description="base64 Ed25519 signature of SHA-256(body)",
+        required=False,
+        description="Android (tee, strongbox): base64 of the DER ECDSA P-256 signature (SHA256withECDSA) "
+        "over the exact body; `none` devices: base64 Ed25519 signature of SHA-256(body)",
+    ),
+]
+AssertionHeader = Annotated[
+    str | None,
+    HeaderParameter(
+        name="X-Capture-Assertion",
+        min_length=1,
+        max_length=4096,
+        required=False,
+        description="iOS (app_attest): base64 of DCAppAttestService.generateAssertion(SHA-256(body)); "
+        "its counter must be above the last one accepted from the device",
     ),
 ]
 IdempotencyHeader = Annotated[
@@ -77,12 +92,22 @@ class _JpegUploadOperation(Operation):
 class CourierController(Controller):
     tags = ["courier"]  # noqa: RUF012
 
+    @post("/v1/courier/devices/challenges", status_code=201)
+    async def device_challenge(self, principal: Caller, services: Services) -> DeviceChallenge:
+        """A single-use enrollment challenge (32 random bytes, base64), valid 10 minutes, for this courier."""
+        return await services.run(principal, devices.issue_challenge)
+
     @post("/v1/courier/devices", status_code=201)
     async def enroll_device(
         self, data: JSONBody[DeviceEnrollment], principal: Caller, services: Services
     ) -> DeviceView:
-        """Register the app's Ed25519 public key (base64 of 32 raw bytes) for this courier."""
-        return await services.run(principal, devices.enroll, data)
+        """Enroll the phone's photo-signing key with its hardware attestation and a fresh challenge:
+        `keyAttestation` (Android Key Attestation chain, leaf first) or `appAttest` (`keyId`, `attestation`).
+        A bare `publicKey` (Ed25519) only when the server runs with DEVICE_ATTESTATION=off.
+        422 `device.attestation_required`, `device.attestation_invalid` (with `reasons`: chain, revoked,
+        challenge, app, security_level, boot_state, key, format) or `device.challenge_invalid`."""
+        # Its own short transactions: a refused attempt still spends its challenge and counts.
+        return await services.run_without_transaction(principal, devices.enroll, data)
 
     @post("/v1/deliveries/{order_id:str}/capture-sessions", status_code=201)
     async def open_session(
@@ -103,10 +128,11 @@ class CourierController(Controller):
         request: Request[Any, Any, Any],
         order_id: OrderId,
         session_id: SessionHeader,
-        signature: SignatureHeader,
         idempotency_key: IdempotencyHeader,
         principal: Caller,
         services: Services,
+        signature: SignatureHeader = None,
+        assertion: AssertionHeader = None,
     ) -> Response[PhotoAttemptView]:
         """Upload the in-app JPEG (`Content-Type: image/jpeg`); answers the verdict with every check.
 
@@ -115,6 +141,13 @@ class CourierController(Controller):
         """
         # No body parameter: Litestar would read the body before any check. Everything the headers
         # decide is answered first; only then is the body read, under a deadline.
+        if signature is None and assertion is None:
+            # One of two optional headers: a rule the OpenAPI document cannot state, so it has a code of its own.
+            raise InvalidInput(
+                "send X-Capture-Signature (Android, none) or X-Capture-Assertion (iOS)",
+                field="X-Capture-Signature",
+                code="photo.proof_missing",
+            )
         declared = request.content_length
         if declared is not None and declared > UPLOAD_CEILING_BYTES:
             raise RequestEntityTooLarge  # as Litestar answers it while streaming
@@ -129,7 +162,8 @@ class CourierController(Controller):
         upload = capture.PhotoUpload(
             order_id=order_id,
             session_id=session_id,
-            signature=signature,
+            signature=signature or "",
+            assertion=assertion or "",
             idempotency_key=idempotency_key,
             body=body,
         )

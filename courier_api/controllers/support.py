@@ -6,9 +6,10 @@ from litestar import Controller, delete, get, post
 from litestar.params import JSONBody
 
 from courier_api.dependencies import Caller, Services
-from courier_api.params import ClaimId, CustomerId, OrderId
+from courier_api.params import ClaimId, CourierId, CustomerId, DeviceId, OrderId
+from courier_api.schemas.capture import CourierDevices, DeviceSummary
 from courier_api.schemas.claims import ClaimDecisionRequest, ClaimView, OrderEvidence
-from courier_api.use_cases import bars, claims, evidence
+from courier_api.use_cases import bars, claims, devices, evidence
 from courier_api.use_cases.bars import BarHistory, BarRequest, BarView
 
 
@@ -45,3 +46,19 @@ class SupportController(Controller):
     async def bar_history(self, customer_id: CustomerId, principal: Caller, services: Services) -> BarHistory:
         """Whether the customer is barred now, and every bar with who set and lifted it."""
         return await services.run(principal, bars.bar_history, customer_id)
+
+    @get("/couriers/{courier_id:str}/devices")
+    async def courier_devices(
+        self, courier_id: CourierId, principal: Caller, services: Services
+    ) -> CourierDevices:
+        """Every device the courier enrolled: attestation level, platform, app id, enrolled and revoked when
+        (support and admins)."""
+        return await services.run(principal, devices.courier_devices, courier_id)
+
+    @delete("/devices/{device_id:str}", status_code=200)
+    async def revoke_device(
+        self, device_id: DeviceId, principal: Caller, services: Services
+    ) -> DeviceSummary:
+        """Revoke a device (lost, stolen, suspected of forgery): its open capture sessions and uploads are
+        refused with `device.revoked` from now on. Audited (`device.revoke`); revoking again changes nothing."""
+        return await services.run(principal, devices.revoke_device, device_id)

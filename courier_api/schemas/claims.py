@@ -65,6 +65,8 @@ class AttemptEvidence(WireStruct):
     height: int
     session_id: uuid.UUID
     device_id: uuid.UUID
+    # The device's attestation level when the photo was made: strongbox, tee, app_attest or none.
+    device_attestation: Literal["strongbox", "tee", "app_attest", "none"]
     courier_id: str
     created_at: datetime
     captured_at: datetime | None = None
@@ -128,6 +130,7 @@ class AuditEntry(WireStruct):
     order_id: str | None = None
     photo_id: uuid.UUID | None = None
     request_id: str | None = None
+    device_id: uuid.UUID | None = None
 
 
 class IncidentRow(WireStruct):

@@ -40,6 +40,12 @@ from courier_api.schemas.capture import (
     PhotoAttemptView,
 )
 from courier_api.use_cases.eligibility import order_facts
+from device_attestation import (
+    PhotoSignatureAccepted,
+    PhotoSignatureVerdict,
+    verify_android_photo_signature,
+    verify_app_attest_assertion,
+)
 from eligibility import Decision, decide
 from infra.database import Database
 from infra.errors import ConflictingWrite
@@ -53,6 +59,14 @@ BARCODE_FORMATS = ["Code128", "QRCode", "DataMatrix"]
 # Coarse-hash distance (of 64 bits) for duplicate candidates; the detailed hash confirms them.
 DUPLICATE_MAX_DISTANCE = HASH_BANDS - 1
 _SIGNATURE_BYTES = 64
+# What the session's device sends with each photo, by its attestation level (shown in the requirements).
+_PROOF_PER_LEVEL = {
+    "none": "X-Capture-Signature: base64 Ed25519 signature of the 32-byte SHA-256 of the exact JPEG bytes",
+    "tee": "X-Capture-Signature: base64 DER ECDSA P-256 signature (SHA256withECDSA) over the exact JPEG bytes",
+    "strongbox": "X-Capture-Signature: base64 DER ECDSA P-256 signature (SHA256withECDSA) over the exact JPEG "
+    "bytes",
+    "app_attest": "X-Capture-Assertion: base64 App Attest assertion over SHA-256 of the exact JPEG bytes",
+}
 
 
 async def open_session(ctx: RequestContext, order_id: str, device_id: uuid.UUID) -> CaptureSessionView:
@@ -63,8 +77,10 @@ async def open_session(ctx: RequestContext, order_id: str, device_id: uuid.UUID)
     if order.status != "pending":
         raise Conflict("the delivery is already completed", code="delivery.already_completed")
     device = await uow.devices.get(device_id)
-    if device is None or device.courier_id != principal.sub or device.revoked_at is not None:
+    if device is None or device.courier_id != principal.sub:
         raise NotFound("device")
+    if device.revoked_at is not None:
+        raise _device_revoked()
     decision = await require_door_drop_active(uow, ctx.catalog, order, now)
     expires_at = now + ctx.config.capture_session_ttl
     session = await uow.sessions.open(
@@ -91,6 +107,7 @@ async def open_session(ctx: RequestContext, order_id: str, device_id: uuid.UUID)
             max_bytes=limits.max_bytes,
             capture_not_before=session.opened_at - skew,
             capture_not_after=session.expires_at,
+            signature=_PROOF_PER_LEVEL.get(device.attestation_level, _PROOF_PER_LEVEL["tee"]),
         ),
     )
 
@@ -131,6 +148,8 @@ class PhotoUpload:
     signature: str
     idempotency_key: str
     body: bytes
+    # iOS (App Attest) devices send an assertion instead of a signature; "" when absent.
+    assertion: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,11 +166,25 @@ class CaptureContext:
     session_id: uuid.UUID
     device_id: uuid.UUID
     public_key: bytes
+    # The device's attestation level, recorded with each attempt, and what its per-photo proof needs.
+    attestation_level: str
+    app_id: str | None
+    last_counter: int
     expectations: Expectations
 
 
+@dataclass(frozen=True, slots=True)
+class SignatureCheck:
+    check: Check
+    # App Attest: the verified assertion's counter, stored by the accepting transaction if still above.
+    counter: int | None = None
+
+
 def _request_hash(upload: PhotoUpload, body_sha256: str) -> str:
-    material = "\n".join((upload.order_id, upload.session_id, upload.signature, body_sha256))
+    parts = [upload.order_id, upload.session_id, upload.signature, body_sha256]
+    if upload.assertion:  # appended only when present: hashes stored before assertions stay valid
+        parts.append(upload.assertion)
+    material = "\n".join(parts)
     return hashlib.sha256(material.encode()).hexdigest()
 
 
@@ -185,6 +218,58 @@ def signature_check(public_key: bytes, signature_text: str, body_sha256: str) ->
             detail="signature does not verify against the enrolled device key",
         )
     return Check(code="provenance.signature", passed=True, detail="verified with the enrolled device key")
+
+
+def device_signature_check(context: CaptureContext, upload: PhotoUpload, body_sha256: str) -> SignatureCheck:
+    """The photo's proof by the session's device: Android ECDSA, App Attest assertion, or Ed25519 (`none`)."""
+    digest = bytes.fromhex(body_sha256)
+    verdict: PhotoSignatureVerdict
+    match context.attestation_level:
+        case "none":
+            return SignatureCheck(signature_check(context.public_key, upload.signature, body_sha256))
+        case "app_attest":
+            assertion = _base64_or_none(upload.assertion)
+            if assertion is None:
+                return _signature_failed("an App Attest device sends X-Capture-Assertion (base64)")
+            verdict = verify_app_attest_assertion(
+                assertion,
+                client_data=upload.body,
+                public_key_der=context.public_key,
+                app_id=context.app_id or "",
+                last_counter=context.last_counter,
+                client_data_hash=digest,
+            )
+        case _:
+            signature = _base64_or_none(upload.signature)
+            if signature is None:
+                return _signature_failed("an Android device sends X-Capture-Signature (base64 DER ECDSA)")
+            verdict = verify_android_photo_signature(
+                context.public_key, upload.body, signature, photo_sha256=digest
+            )
+    if isinstance(verdict, PhotoSignatureAccepted):
+        counter = verdict.counter if context.attestation_level == "app_attest" else None
+        detail = f"verified with the device's attested key ({context.attestation_level})"
+        return SignatureCheck(Check(code="provenance.signature", passed=True, detail=detail), counter)
+    return _signature_failed("; ".join(f"{r.code}: {r.detail}" for r in verdict.reasons))
+
+
+def _signature_failed(detail: str) -> SignatureCheck:
+    return SignatureCheck(Check(code="provenance.signature", passed=False, detail=detail))
+
+
+def _base64_or_none(text: str) -> bytes | None:
+    if not text:
+        return None
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _device_revoked() -> Conflict:
+    return Conflict(
+        "this device was revoked: enroll the phone again or contact support", code="device.revoked"
+    )
 
 
 class PhotoIntake:
@@ -261,7 +346,8 @@ class PhotoIntake:
         verdict = await self._verifier.verify(
             upload.body, context.expectations, self._limits, sha256=body_sha256
         )
-        checks = [signature_check(context.public_key, upload.signature, body_sha256), *verdict.checks]
+        proof = device_signature_check(context, upload, body_sha256)
+        checks = [proof.check, *verdict.checks]
         # The duplicate check is not here: it runs in `_record`, where the decision commits.
         passed_so_far = all(check.passed for check in checks)
 
@@ -290,6 +376,7 @@ class PhotoIntake:
                 copy_key,
                 request_hash,
                 now,
+                proof.counter,
             )
         except BaseException:
             # Not recorded: the objects are orphans. Remove them now; reconcile catches what this misses.
@@ -312,6 +399,7 @@ class PhotoIntake:
         copy_key: str | None,
         request_hash: str,
         now: datetime,
+        assertion_counter: int | None = None,
     ) -> UploadResult:
         actor = f"courier:{principal.sub}"
         try:
@@ -324,6 +412,7 @@ class PhotoIntake:
                 # The proof cannot outlive the facts it proves: opt-in, bar and eligibility are
                 # decided again here, in the transaction that would accept the photo.
                 await require_door_drop_active(uow, self._catalog, order, now, authoritative=True)
+                checks = await _settle_device(uow, context, checks, assertion_counter)
                 checks = [*checks, await _duplicate_check(uow, verdict, upload.order_id)]
                 accepted = copy_key is not None and all(check.passed for check in checks)
                 if accepted and order.status != "pending":
@@ -338,6 +427,7 @@ class PhotoIntake:
                         order_id=upload.order_id,
                         courier_id=principal.sub,
                         device_id=context.device_id,
+                        device_attestation=context.attestation_level,
                         accepted=accepted,
                         checks=[msgspec.to_builtins(check) for check in checks],
                         sha256=verdict.sha256,
@@ -467,14 +557,19 @@ async def _capture_context(
             code="capture_session.expired",
         )
     device = await uow.devices.get(session.device_id)
-    if device is None or device.revoked_at is not None:
+    if device is None:
         raise NotFound("device")
+    if device.revoked_at is not None:
+        raise _device_revoked()
     snapshot = order.snapshot
     return CaptureContext(
         order=order,
         session_id=session.session_id,
         device_id=device.device_id,
         public_key=device.public_key,
+        attestation_level=device.attestation_level,
+        app_id=device.app_id,
+        last_counter=device.assertion_counter,
         expectations=Expectations(
             nonce=session.nonce,
             label_code=order.label_code,
@@ -485,6 +580,30 @@ async def _capture_context(
             address_lon=snapshot.address.lon,
         ),
     )
+
+
+async def _settle_device(
+    uow: UnitOfWork, context: CaptureContext, checks: list[Check], assertion_counter: int | None
+) -> list[Check]:
+    """In the accepting transaction: the device is still not revoked, and an App Attest counter is spent.
+
+    The device row is locked, so a revocation commits either before (this upload is refused) or after
+    (the photo was accepted while the device was valid). The counter moves only upwards, by a conditional
+    update: of two uploads carrying the same or crossing counters, the later one fails `provenance.signature`.
+    """
+    device = await uow.devices.get(context.device_id, for_update=True)
+    if device is None or device.revoked_at is not None:
+        raise _device_revoked()
+    if assertion_counter is None:
+        return checks
+    if await uow.devices.advance_counter(context.device_id, assertion_counter):
+        return checks
+    replayed = Check(
+        code="provenance.signature",
+        passed=False,
+        detail=f"assertion counter {assertion_counter} was already used: a replayed or older assertion",
+    )
+    return [replayed if check.code == "provenance.signature" else check for check in checks]
 
 
 async def _duplicate_check(uow: UnitOfWork, verdict: Verdict, order_id: str) -> Check:

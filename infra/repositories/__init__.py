@@ -7,6 +7,7 @@ from functools import cached_property
 from infra.repositories.bars import BarRepository
 from infra.repositories.capture import (
     AttemptRepository,
+    ChallengeRepository,
     DeviceRepository,
     IdempotencyRepository,
     SessionRepository,
@@ -49,6 +50,10 @@ class UnitOfWork:
     @cached_property
     def devices(self) -> DeviceRepository:
         return DeviceRepository(self._conn)
+
+    @cached_property
+    def challenges(self) -> ChallengeRepository:
+        return ChallengeRepository(self._conn)
 
     @cached_property
     def sessions(self) -> SessionRepository:

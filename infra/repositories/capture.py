@@ -33,10 +33,15 @@ def _signed64(value: int) -> int:
 class DeviceRecord(msgspec.Struct, frozen=True, kw_only=True):
     device_id: uuid.UUID
     courier_id: str
+    # `none`: 32 raw Ed25519 bytes; attested levels: P-256 SubjectPublicKeyInfo DER.
     public_key: bytes
     platform: str
+    attestation_level: str
+    app_id: str | None
+    assertion_counter: int
     enrolled_at: datetime
     revoked_at: datetime | None
+    revoked_by: str | None
 
 
 class SessionRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -57,6 +62,7 @@ class AttemptRecord(msgspec.Struct, frozen=True, kw_only=True):
     order_id: str
     courier_id: str
     device_id: uuid.UUID
+    device_attestation: str
     accepted: bool
     checks: list[dict[str, Any]]
     sha256: str
@@ -82,6 +88,7 @@ class NewAttempt(msgspec.Struct, frozen=True, kw_only=True):
     order_id: str
     courier_id: str
     device_id: uuid.UUID
+    device_attestation: str
     accepted: bool
     checks: list[dict[str, Any]]
     sha256: str
@@ -111,12 +118,15 @@ class StoredReply(msgspec.Struct, frozen=True, kw_only=True):
     response: dict[str, Any]
 
 
-_DEVICE_COLUMNS = "device_id, courier_id, public_key, platform, enrolled_at, revoked_at"
+_DEVICE_COLUMNS = (
+    "device_id, courier_id, public_key, platform, attestation_level, app_id, assertion_counter,"
+    " enrolled_at, revoked_at, revoked_by"
+)
 _SESSION_COLUMNS = (
     "session_id, order_id, courier_id, device_id, nonce, opened_at, expires_at, policy_version, completed_at"
 )
 _ATTEMPT_COLUMNS = (
-    "photo_id, session_id, order_id, courier_id, device_id, accepted, checks, sha256, size_bytes,"
+    "photo_id, session_id, order_id, courier_id, device_id, device_attestation, accepted, checks, sha256, size_bytes,"
     " width, height, perceptual_hash, captured_at, lat, lon, distance_m, label_share, decoded_label,"
     " original_key, customer_copy_key, created_at, deleted_at"
 )
@@ -132,26 +142,115 @@ class DeviceRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    async def enroll(self, *, courier_id: str, public_key: bytes, platform: str) -> DeviceRecord:
+    async def enroll(
+        self,
+        *,
+        courier_id: str,
+        public_key: bytes,
+        platform: str,
+        attestation_level: str,
+        app_id: str | None,
+        enrolled_at: datetime,
+    ) -> DeviceRecord:
         row = await self._conn.fetchrow(
             f"""
-            insert into courier_devices (device_id, courier_id, public_key, platform)
-            values ($1, $2, $3, $4) returning {_DEVICE_COLUMNS}
+            insert into courier_devices
+                (device_id, courier_id, public_key, platform, attestation_level, app_id, enrolled_at)
+            values ($1, $2, $3, $4, $5, $6, $7) returning {_DEVICE_COLUMNS}
             """,  # noqa: S608
             uuid.uuid4(),
             courier_id,
             public_key,
             platform,
+            attestation_level,
+            app_id,
+            enrolled_at,
         )
         assert row is not None
         return msgspec.convert(row, DeviceRecord)
 
-    async def get(self, device_id: uuid.UUID) -> DeviceRecord | None:
+    async def get(self, device_id: uuid.UUID, *, for_update: bool = False) -> DeviceRecord | None:
+        lock = " for update" if for_update else ""
         row = await self._conn.fetchrow(
-            f"select {_DEVICE_COLUMNS} from courier_devices where device_id = $1",  # noqa: S608
+            f"select {_DEVICE_COLUMNS} from courier_devices where device_id = $1{lock}",  # noqa: S608
             device_id,
         )
         return None if row is None else msgspec.convert(row, DeviceRecord)
+
+    async def for_courier(self, courier_id: str) -> list[DeviceRecord]:
+        rows = await self._conn.fetch(
+            f"select {_DEVICE_COLUMNS} from courier_devices where courier_id = $1"  # noqa: S608
+            " order by enrolled_at, device_id",
+            courier_id,
+        )
+        return [msgspec.convert(row, DeviceRecord) for row in rows]
+
+    async def revoke(self, device_id: uuid.UUID, *, at: datetime, by: str) -> DeviceRecord | None:
+        """Revoke once: a second revocation keeps the first one's time and author."""
+        row = await self._conn.fetchrow(
+            f"""
+            update courier_devices
+               set revoked_at = coalesce(revoked_at, $2), revoked_by = coalesce(revoked_by, $3)
+             where device_id = $1
+            returning {_DEVICE_COLUMNS}
+            """,  # noqa: S608
+            device_id,
+            at,
+            by,
+        )
+        return None if row is None else msgspec.convert(row, DeviceRecord)
+
+    async def advance_counter(self, device_id: uuid.UUID, counter: int) -> bool:
+        """Store an App Attest counter if it is above the stored one; False when another upload got there first.
+
+        One conditional update: two uploads with the same or crossing counters serialise on the row, and
+        the one that finds the counter already at or past its own is refused.
+        """
+        row = await self._conn.fetchrow(
+            """
+            update courier_devices set assertion_counter = $2
+             where device_id = $1 and assertion_counter < $2
+            returning device_id
+            """,
+            device_id,
+            counter,
+        )
+        return row is not None
+
+
+class ChallengeRepository:
+    """Enrollment challenges: stored as SHA-256, consumed at most once."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    async def issue(
+        self, *, challenge_hash: bytes, courier_id: str, created_at: datetime, expires_at: datetime
+    ) -> None:
+        await self._conn.execute(
+            """
+            insert into device_challenges (challenge_hash, courier_id, created_at, expires_at)
+            values ($1, $2, $3, $4)
+            """,
+            challenge_hash,
+            courier_id,
+            created_at,
+            expires_at,
+        )
+
+    async def consume(self, *, challenge_hash: bytes, courier_id: str, now: datetime) -> bool:
+        """Mark the courier's unexpired, unused challenge used; False for an unknown, used or expired one."""
+        row = await self._conn.fetchrow(
+            """
+            update device_challenges set used_at = $3
+             where challenge_hash = $1 and courier_id = $2 and used_at is null and expires_at > $3
+            returning challenge_hash
+            """,
+            challenge_hash,
+            courier_id,
+            now,
+        )
+        return row is not None
 
 
 class SessionRepository:
@@ -215,9 +314,10 @@ class AttemptRepository:
                     photo_id, session_id, order_id, courier_id, device_id, accepted, checks, sha256,
                     size_bytes, width, height, perceptual_hash,
                     hash_band_0, hash_band_1, hash_band_2, hash_band_3, captured_at, lat, lon, distance_m,
-                    label_share, decoded_label, original_key, customer_copy_key, detail_hash)
+                    label_share, decoded_label, original_key, customer_copy_key, detail_hash,
+                    device_attestation)
                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                        $17, $18, $19, $20, $21, $22, $23, $24, $25)
+                        $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)
                 returning {_ATTEMPT_COLUMNS}
                 """,  # noqa: S608
                 attempt.photo_id,
@@ -242,6 +342,7 @@ class AttemptRepository:
                 attempt.original_key,
                 attempt.customer_copy_key,
                 attempt.detail_hash,
+                attempt.device_attestation,
             )
         except asyncpg.UniqueViolationError as exc:
             raise ConflictingWrite("another photo was accepted for this order first") from exc

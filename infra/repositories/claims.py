@@ -35,6 +35,7 @@ class AuditRecord(msgspec.Struct, frozen=True, kw_only=True):
     order_id: str | None
     photo_id: uuid.UUID | None
     request_id: str | None
+    device_id: uuid.UUID | None
     at: datetime
 
 
@@ -52,7 +53,7 @@ _CLAIM_COLUMNS = (
     "claim_id, order_id, customer_id, kind, comment, status, decision, amount_kopecks, reason,"
     " decided_by, decided_at, created_at"
 )
-_AUDIT_COLUMNS = "id, actor_role, actor_id, action, order_id, photo_id, request_id, at"
+_AUDIT_COLUMNS = "id, actor_role, actor_id, action, order_id, photo_id, request_id, device_id, at"
 
 
 class ClaimRepository:
@@ -196,11 +197,12 @@ class AuditRepository:
         order_id: str | None,
         photo_id: uuid.UUID | None = None,
         request_id: str | None = None,
+        device_id: uuid.UUID | None = None,
     ) -> None:
         await self._conn.execute(
             """
-            insert into evidence_audit (actor_role, actor_id, action, order_id, photo_id, request_id)
-            values ($1, $2, $3, $4, $5, $6)
+            insert into evidence_audit (actor_role, actor_id, action, order_id, photo_id, request_id, device_id)
+            values ($1, $2, $3, $4, $5, $6, $7)
             """,
             actor_role,
             actor_id,
@@ -208,6 +210,7 @@ class AuditRepository:
             order_id,
             photo_id,
             request_id,
+            device_id,
         )
 
     async def search(

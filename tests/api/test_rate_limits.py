@@ -15,12 +15,16 @@ from infra.settings import Settings
 from infra.storage import ObjectStore
 from tests.api.capture_flow import Client, door_drop
 from tests.conftest import AuthHeaders
+from tests.factories import new_id
+from tests.photo_factory import make_device_key
 
 TIGHT = {
     "upload.courier": Limit(hits=2, window_s=600),
     "upload.device": Limit(hits=100, window_s=600),
     "session.courier": Limit(hits=1, window_s=3600),
     "claim": Limit(hits=1, window_s=3600),
+    "device.enroll": Limit(hits=2, window_s=3600),
+    "device.challenge": Limit(hits=2, window_s=3600),
 }
 
 
@@ -74,3 +78,27 @@ async def test_claims_per_customer_are_limited(tight: Client, auth: AuthHeaders)
     claims = f"/v1/me/orders/{drop.order_id}/claims"
     assert (await tight.post(claims, json={"kind": "not_received"}, headers=customer)).status_code == 201
     assert_limited(await tight.post(claims, json={"kind": "damaged"}, headers=customer))
+
+
+async def test_device_enrollments_and_challenges_per_courier_are_limited(
+    tight: Client, auth: AuthHeaders
+) -> None:
+    courier_id = new_id("cour")
+    for _ in range(TIGHT["device.enroll"].hits):
+        enrolled = await tight.post(
+            "/v1/courier/devices",
+            json={"publicKey": make_device_key()[1], "platform": "android"},
+            headers=auth("courier", courier_id),
+        )
+        assert enrolled.status_code == 201, enrolled.text
+    assert_limited(
+        await tight.post(
+            "/v1/courier/devices",
+            json={"publicKey": make_device_key()[1], "platform": "android"},
+            headers=auth("courier", courier_id),
+        )
+    )
+    for _ in range(TIGHT["device.challenge"].hits):
+        issued = await tight.post("/v1/courier/devices/challenges", headers=auth("courier", courier_id))
+        assert issued.status_code == 201, issued.text
+    assert_limited(await tight.post("/v1/courier/devices/challenges", headers=auth("courier", courier_id)))

@@ -105,6 +105,8 @@ def valid_ids(template: str, world: World) -> dict[str, str]:
         "customer_id": world.pending.customer_id,
         "claim_id": world.claim_id,
         "entry_id": str(world.outbox_entry_id),
+        "courier_id": world.pending.courier_id,
+        "device_id": world.pending.device_id,
         "file_path": "web.css",
         "path": "openapi.yaml",
     }

@@ -101,6 +101,18 @@ async def _enroll(client: httpx.AsyncClient, objects: Objects, target: DoorDrop,
     return Call("POST", "/v1/courier/devices", json={"publicKey": key, "platform": "android"})
 
 
+async def _revoke(client: httpx.AsyncClient, objects: Objects, target: DoorDrop, auth: AuthHeaders) -> Call:
+    # A device of its own each time: the world's devices must stay usable for the other rows.
+    key = base64.b64encode(uuid.uuid4().bytes * 2).decode()
+    enrolled = await client.post(
+        "/v1/courier/devices",
+        json={"publicKey": key, "platform": "android"},
+        headers=auth("courier", new_id("cour")),
+    )
+    assert enrolled.status_code == 201, enrolled.text
+    return Call("DELETE", f"/v1/support/devices/{enrolled.json()['deviceId']}")
+
+
 async def _session(client: httpx.AsyncClient, objects: Objects, target: DoorDrop, auth: AuthHeaders) -> Call:
     own = objects.world.pending
     return Call(
@@ -170,6 +182,13 @@ TABLE: dict[tuple[str, str], Row] = {
         on_order=True,
     ),
     ("POST", "/v1/courier/devices"): row("courier", 201, _enroll),
+    ("POST", "/v1/courier/devices/challenges"): row(
+        "courier", 201, simple("POST", "/v1/courier/devices/challenges")
+    ),
+    ("GET", "/v1/support/couriers/{courier_id}/devices"): row(
+        "support admin", 200, simple("GET", "/v1/support/couriers/{world.pending.courier_id}/devices")
+    ),
+    ("DELETE", "/v1/support/devices/{device_id}"): row("support admin", 200, _revoke),
     ("POST", "/v1/deliveries/{order_id}/capture-sessions"): row("courier", 201, _session, on_order=True),
     # 201 for every verified attempt (this plain frame is a rejected one).
     ("POST", "/v1/deliveries/{order_id}/photos"): row("courier", 201, _photo, on_order=True),

@@ -178,8 +178,8 @@ def test_refusals_decided_by_the_headers_arrive_before_any_body_byte(
         "no signature header": (
             path,
             _upload_headers(mine, auth, X_Capture_Signature=None),
-            400,
-            "request.invalid",
+            422,
+            "photo.proof_missing",
         ),
         "not image/jpeg": (
             path,

@@ -188,6 +188,8 @@ async def test_every_page_carries_the_security_headers_and_escapes_what_people_t
         assert_page_headers(page, img_src=f"'self' {live_server.s3_origin}")
         assert hostile not in page.text
         assert "&lt;script&gt;alert(1)&lt;/script&gt;&#34;&gt;&lt;img src=x&gt;" in page.text
+        # Each attempt shows the attestation level of the device that made it (bare keys in this app).
+        assert 'attestation <strong class="attestation-none">none</strong> (unattested key)' in page.text
         bar = await support.post(
             f"/support/customers/{drop.customer_id}/bar",
             data={"csrf": csrf_of(page), "back": drop.order_id, "reason": "confirmed fraud"},

@@ -26,6 +26,7 @@ def _attempt(**changes: object) -> AttemptRecord:
         order_id="A-1",
         courier_id="c-1",
         device_id=uuid.uuid4(),
+        device_attestation="tee",
         accepted=False,
         checks=[{"code": "label.found", "passed": False, "detail": "no label"}],
         sha256="ab" * 32,
