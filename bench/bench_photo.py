@@ -15,6 +15,7 @@ Prints a markdown table (machine, date, median/p90, ratio, label recall) and ret
 from __future__ import annotations
 
 import functools
+import importlib
 import io
 import os
 import platform
@@ -29,6 +30,7 @@ import zxingcpp
 from PIL import Image
 
 from photo_pipeline import Expectations, PhotoLimits, turbojpeg, verify
+from photo_pipeline.doorstep import doorstep_fingerprint
 from tests.photo_factory import (
     DEFAULT_ADDRESS,
     DEFAULT_CAPTURED_AT,
@@ -64,6 +66,23 @@ def _p90(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
 
 
+def _doorstep_ms(data: bytes, expectations: Expectations, limits: PhotoLimits, repeats: int) -> float:
+    """CPU time of the doorstep fingerprint inside `verify` (the cheapest of `repeats` runs)."""
+    spent: list[float] = []
+
+    def timed(*args: object, **kwargs: object) -> bytes:
+        start = time.thread_time()
+        result = doorstep_fingerprint(*args, **kwargs)  # type: ignore[arg-type]
+        spent.append((time.thread_time() - start) * 1000.0)
+        return result
+
+    module = importlib.import_module("photo_pipeline.verify")
+    with mock.patch.object(module, "doorstep_fingerprint", timed):
+        for _ in range(repeats):
+            verify(data, expectations, limits)
+    return min(spent)
+
+
 def run(n_photos: int = N_PHOTOS, repeats: int = 3) -> list[dict[str, object]]:
     """Measure both pipelines on `n_photos` 12 MP photos; one row per photo."""
     expectations = Expectations(
@@ -90,6 +109,7 @@ def run(n_photos: int = N_PHOTOS, repeats: int = 3) -> list[dict[str, object]]:
             fallback_ms = min(
                 _cpu(functools.partial(verify, data, expectations, limits))[0] for _ in range(repeats)
             )
+        doorstep_ms = _doorstep_ms(data, expectations, limits, repeats)
         naive_ms, naive_text = _cpu(functools.partial(straightforward, data, limits))
         # Machine-speed reference: libjpeg-turbo full RGB decode (FACTS.md measured ~50 ms).
         decode = functools.partial(simplejpeg.decode_jpeg, data, "RGB")
@@ -101,6 +121,7 @@ def run(n_photos: int = N_PHOTOS, repeats: int = 3) -> list[dict[str, object]]:
                 "bytes": len(data),
                 "verify_ms": round(verify_ms, 1),
                 "fallback_ms": round(fallback_ms, 1),
+                "doorstep_ms": round(doorstep_ms, 1),
                 "straightforward_ms": round(naive_ms, 1),
                 "decode_rgb_ms": round(decode_ms, 1),
                 "verify_found": getattr(verdict, "decoded_label", None) == DEFAULT_LABEL_CODE,
@@ -116,6 +137,7 @@ def _table(rows: list[dict[str, object]]) -> str:
     slow = [float(str(r["straightforward_ms"])) for r in rows]
     dec = [float(str(r["decode_rgb_ms"])) for r in rows]
     fallback = [float(str(r["fallback_ms"])) for r in rows]
+    door = [float(str(r["doorstep_ms"])) for r in rows]
     recall_fast = sum(bool(r["verify_found"]) for r in rows)
     recall_slow = sum(bool(r["straightforward_found"]) for r in rows)
     lines = [
@@ -130,6 +152,8 @@ def _table(rows: list[dict[str, object]]) -> str:
         f"| verify | {statistics.median(fast):.0f} | {_p90(fast):.0f} | {recall_fast}/{len(rows)} |",
         f"| verify, fallback decoder (no libturbojpeg) | {statistics.median(fallback):.0f} "
         f"| {_p90(fallback):.0f} | - |",
+        f"| of which the doorstep fingerprint (budget 15 ms) | {statistics.median(door):.1f} "
+        f"| {_p90(door):.1f} | - |",
         f"| straightforward | {statistics.median(slow):.0f} | {_p90(slow):.0f} | {recall_slow}/{len(rows)} |",
         f"| reference: full RGB decode only | {statistics.median(dec):.0f} | {_p90(dec):.0f} | - |",
         "",
