@@ -21,7 +21,13 @@ from courier_api.demo import DEMO_ACTORS, seed_demo, seed_policies
 from courier_api.dev_state import DevState, clear_state, read_state, write_state
 from courier_api.logging_setup import configure_logging
 from courier_api.notifications.worker import run_worker
-from courier_api.use_cases.maintenance import apply_retention, reconcile, run_maintenance_forever
+from courier_api.use_cases.maintenance import (
+    HousekeepingPolicy,
+    apply_retention,
+    full_sweep,
+    reconcile,
+    run_maintenance_forever,
+)
 from infra.database import Database
 from infra.devstack import DEVSTACK_INSTALL_HINT, DevStack, missing_devstack_packages
 from infra.devstack.stack import create_database
@@ -44,9 +50,17 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     commands.add_parser("worker", help="deliver outbox notifications, configured by environment variables")
     commands.add_parser("migrate", help="apply pending SQL migrations to DATABASE_URL")
-    reconcile = commands.add_parser("reconcile", help="find (and delete) S3 objects no photo refers to")
+    reconcile = commands.add_parser(
+        "reconcile",
+        help="find (and delete) S3 objects of uploads that never committed (the hourly job does this)",
+    )
     reconcile.add_argument("--dry-run", action="store_true", help="report orphans without deleting them")
     reconcile.add_argument("--grace-minutes", type=int, default=15, help="ignore objects younger than this")
+    reconcile.add_argument(
+        "--full-sweep",
+        action="store_true",
+        help="list the whole bucket instead of the recorded intents (rare: once after upgrading to intents)",
+    )
     commands.add_parser(
         "retention", help="delete evidence past EVIDENCE_RETENTION_DAYS (open claims keep it)"
     )
@@ -65,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             case "worker":
                 return _worker()
             case "reconcile":
-                return asyncio.run(_reconcile(args.dry_run, args.grace_minutes))
+                return asyncio.run(_reconcile(args.dry_run, args.grace_minutes, full=args.full_sweep))
             case "retention":
                 return asyncio.run(_retention())
             case "migrate":
@@ -111,8 +125,8 @@ async def _work_until_signalled(settings: Settings) -> None:
         run_maintenance_forever(
             db,
             store_from_environment(settings),
+            policy=HousekeepingPolicy.from_settings(settings),
             stop=stop,
-            retention=timedelta(days=settings.evidence_retention_days),
         )
     )
     try:
@@ -123,17 +137,16 @@ async def _work_until_signalled(settings: Settings) -> None:
         await db.close()
 
 
-async def _reconcile(dry_run: bool, grace_minutes: int) -> int:
+async def _reconcile(dry_run: bool, grace_minutes: int, *, full: bool) -> int:
     settings = load_settings(os.environ)
     db = await Database.connect(settings.database_url, min_size=1, max_size=2)
+    store, now, grace = store_from_environment(settings), datetime.now(UTC), timedelta(minutes=grace_minutes)
     try:
-        report = await reconcile(
-            db,
-            store_from_environment(settings),
-            now=datetime.now(UTC),
-            grace=timedelta(minutes=grace_minutes),
-            delete=not dry_run,
-        )
+        if full:
+            swept = await full_sweep(db, store, now=now, grace=grace, delete=not dry_run)
+            print(msgspec.json.encode(swept).decode())
+            return 0
+        report = await reconcile(db, store, now=now, grace=grace, delete=not dry_run)
     finally:
         await db.close()
     print(msgspec.json.encode(report).decode())
