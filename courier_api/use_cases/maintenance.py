@@ -24,7 +24,7 @@ from typing import Literal, TypeVar
 import msgspec
 
 from infra.database import Database
-from infra.errors import DatabaseUnavailable, StorageUnavailable
+from infra.errors import DatabaseUnavailable, StorageUnavailable, TableBusy
 from infra.repositories import UnitOfWork
 from infra.repositories.housekeeping import Granularity, PartitionedTable
 from infra.settings import Settings
@@ -102,10 +102,10 @@ class SweepReport(msgspec.Struct, frozen=True, kw_only=True):
 class PartitionReport(msgspec.Struct, frozen=True, kw_only=True):
     created: list[str]
     dropped: list[str]
-    # Sent/skipped rows deleted one by one from old outbox months that still hold dead letters.
-    outbox_rows_deleted: int
-    # Dead (or still pending) notifications that keep their old month from being dropped.
-    outbox_rows_kept: int
+    # Partitions past retention kept this round: an outbox month with a notification still pending or
+    # sending, or a partition another session held locked past the lock timeout.
+    waiting: list[str]
+    dead_letters_dropped: int
 
 
 class PurgeReport(msgspec.Struct, frozen=True, kw_only=True):
@@ -154,13 +154,12 @@ async def ensure_partitions(db: Database, *, now: datetime) -> list[str]:
     return created
 
 
-async def drop_expired_partitions(
-    db: Database, policy: HousekeepingPolicy, *, now: datetime
-) -> PartitionReport:
+async def drop_expired_partitions(db: Database, policy: HousekeepingPolicy, *, now: datetime) -> PartitionReport:
     """Drop partitions whose every row is past its table's retention.
 
-    An old outbox month that still holds dead letters (support may retry them) or undelivered rows is
-    kept; only its sent and skipped rows are deleted, in batches.
+    An outbox month goes with its dead letters (support had OUTBOX_RETENTION_DAYS to retry them; they are
+    counted in the report), but not while a row of it is pending or being sent: a dead letter that
+    support put back in the queue is delivered first (within hours), then the month goes next round.
     """
     cutoffs: dict[PartitionedTable, datetime] = {
         "outbox": now - policy.outbox_retention,
@@ -168,29 +167,32 @@ async def drop_expired_partitions(
         "idempotency_keys": now - policy.idempotency_replay,
     }
     dropped: list[str] = []
-    deleted = kept = 0
+    waiting: list[str] = []
+    dead_letters = 0
     for table, cutoff in cutoffs.items():
         async with db.read() as uow:
             expired = [p for p in await uow.housekeeping.partitions(table) if p.upper_bound <= cutoff]
         for partition in expired:
-            if table == "outbox":
-                async with db.read() as uow:
-                    unfinished = await uow.housekeeping.unfinished_outbox_rows(partition.name)
-                if unfinished:
-                    name = partition.name
-                    deleted += await _drain(
-                        db,
-                        lambda uow, name=name: uow.housekeeping.delete_finished_outbox_rows(  # type: ignore[misc]
-                            name, limit=policy.batch_rows
-                        ),
-                        policy.batch_rows,
-                    )
-                    kept += unfinished
-                    continue
-            async with db.transaction() as uow:
-                await uow.housekeeping.drop_partition(partition.name)
+            try:
+                async with db.transaction() as uow:
+                    # Locked first: a dead letter put back in the queue now waits for the drop, or is seen.
+                    await uow.housekeeping.lock_partition(partition.name)
+                    if table == "outbox":
+                        counts = await uow.housekeeping.outbox_rows_by_status(partition.name)
+                        if counts.get("pending") or counts.get("sending"):
+                            waiting.append(partition.name)
+                            continue
+                        dead = counts.get("dead", 0)
+                    else:
+                        dead = 0
+                    await uow.housekeeping.drop_partition(partition.name)
+            except TableBusy as busy:
+                _log.warning("maintenance: %s", busy)
+                waiting.append(partition.name)
+                continue
+            dead_letters += dead
             dropped.append(partition.name)
-    return PartitionReport(created=[], dropped=dropped, outbox_rows_deleted=deleted, outbox_rows_kept=kept)
+    return PartitionReport(created=[], dropped=dropped, waiting=waiting, dead_letters_dropped=dead_letters)
 
 
 async def purge_expired_rows(db: Database, policy: HousekeepingPolicy, *, now: datetime) -> PurgeReport:
@@ -391,8 +393,8 @@ def _summary(report: HourlyReport) -> dict[str, object]:
     return {
         "partitionsCreated": report.partitions.created,
         "partitionsDropped": report.partitions.dropped,
-        "outboxRowsDeleted": report.partitions.outbox_rows_deleted,
-        "outboxRowsKeptForSupport": report.partitions.outbox_rows_kept,
+        "partitionsWaiting": report.partitions.waiting,
+        "deadLettersDropped": report.partitions.dead_letters_dropped,
         "purged": msgspec.to_builtins(report.purged),
         "evidencePhotosDeleted": report.retention.photos,
         "orphanObjectsDeleted": report.reconcile.orphans_deleted,

@@ -10,8 +10,10 @@ import re
 from datetime import datetime
 from typing import Literal
 
+import asyncpg
 import msgspec
 
+from infra.errors import TableBusy
 from infra.repositories.connection import Connection
 
 PartitionedTable = Literal["outbox", "evidence_audit", "idempotency_keys"]
@@ -52,40 +54,43 @@ class HousekeepingRepository:
     ) -> None:
         """Create the partition starting at `start` (a UTC month or day boundary) unless it exists."""
         await self._conn.execute(
-            "select housekeeping_create_partition($1, $2, $3::interval)",
+            "select housekeeping_create_partition($1, $2, $3::text::interval)",
             table,
             start,
             f"1 {granularity}",
         )
 
-    async def drop_partition(self, name: str) -> None:
-        """Drop one of our partitions, rows and all (no row trigger fires: the audit log's way out)."""
+    async def lock_partition(self, name: str) -> None:
+        """Lock one of our partitions against every other session until the transaction ends (before a drop)."""
         if not _PARTITION_NAME.match(name):
             raise ValueError(f"not a housekeeping partition: {name!r}")
         await self._conn.execute(f"set local lock_timeout = '{_DROP_LOCK_TIMEOUT}'")
-        await self._conn.execute(f'drop table "{name}"')
+        try:
+            await self._conn.execute(f'lock table "{name}" in access exclusive mode')
+        except asyncpg.LockNotAvailableError as exc:
+            raise TableBusy(f"{name} is in use; dropped next round") from exc
 
-    async def unfinished_outbox_rows(self, partition: str) -> int:
-        """Rows of one outbox partition still owed a delivery or kept for support (pending, sending, dead)."""
+    async def drop_partition(self, name: str) -> None:
+        """Drop one of our partitions, rows and all (no row trigger fires: the audit log's way out)."""
+        await self.lock_partition(name)
+        try:
+            # Also locks the parent for an instant (still under the lock timeout).
+            await self._conn.execute(f'drop table "{name}"')
+        except asyncpg.LockNotAvailableError as exc:
+            raise TableBusy(f"{name}'s table is in use; dropped next round") from exc
+
+    async def outbox_rows_by_status(self, partition: str) -> dict[str, int]:
+        """How many rows of one outbox partition are in each state (states without rows omitted)."""
         if not _PARTITION_NAME.match(partition) or not partition.startswith("outbox_"):
             raise ValueError(f"not an outbox partition: {partition!r}")
-        value = await self._conn.fetchval(
-            f"select count(*) from \"{partition}\" where status not in ('sent', 'skipped')"  # noqa: S608
-        )
-        return int(value)
-
-    async def delete_finished_outbox_rows(self, partition: str, *, limit: int) -> int:
-        """Delete up to `limit` sent or skipped rows of one outbox partition that must stay for its dead letters."""
-        if not _PARTITION_NAME.match(partition) or not partition.startswith("outbox_"):
-            raise ValueError(f"not an outbox partition: {partition!r}")
-        status = await self._conn.execute(
+        # Only the states a drop must look at: both counts come from small partial indexes.
+        rows = await self._conn.fetch(
             f"""
-            delete from "{partition}" where ctid = any(array(
-                select ctid from "{partition}" where status in ('sent', 'skipped') limit $1))
-            """,  # noqa: S608
-            limit,
+            select status, count(*) as n from "{partition}"
+             where status in ('pending', 'sending', 'dead') group by status
+            """  # noqa: S608
         )
-        return _count(status)
+        return {str(row["status"]): int(row["n"]) for row in rows}
 
     async def purge_rate_limit_windows(self, *, started_before: datetime, limit: int) -> int:
         """Delete up to `limit` counters of windows that started before `started_before` (all closed)."""
