@@ -154,7 +154,9 @@ async def ensure_partitions(db: Database, *, now: datetime) -> list[str]:
     return created
 
 
-async def drop_expired_partitions(db: Database, policy: HousekeepingPolicy, *, now: datetime) -> PartitionReport:
+async def drop_expired_partitions(
+    db: Database, policy: HousekeepingPolicy, *, now: datetime
+) -> PartitionReport:
     """Drop partitions whose every row is past its table's retention.
 
     An outbox month goes with its dead letters (support had OUTBOX_RETENTION_DAYS to retry them; they are
@@ -236,11 +238,9 @@ async def apply_retention(
             expired = await uow.attempts.expired_evidence(created_before=now - retention, limit=batch)
         if not expired:
             break
-        for attempt in expired:
-            for key in (attempt.original_key, attempt.customer_copy_key):
-                if key:
-                    await store.delete(key)
-                    deleted += 1
+        keys = [key for a in expired for key in (a.original_key, a.customer_copy_key) if key]
+        await store.delete_many(keys)
+        deleted += len(keys)
         # Marked only after the objects are gone: a crash here re-deletes (idempotent), never leaks.
         async with db.transaction() as uow:
             await uow.attempts.mark_deleted([a.photo_id for a in expired], now)
@@ -270,8 +270,7 @@ async def reconcile(
             break
         lost = [intent.key for intent in due if not intent.referenced]
         if delete:
-            for key in lost:
-                await store.delete(key)
+            await store.delete_many(lost)
             # Forgotten only after the objects are gone: a crash here re-deletes (idempotent), never leaks.
             async with db.transaction() as uow:
                 await uow.object_intents.forget([intent.key for intent in due])
@@ -313,8 +312,7 @@ async def full_sweep(
             referenced |= await uow.attempts.keys_referenced(old_enough[start : start + 1000])
     orphans = [key for key in old_enough if key not in referenced]
     if delete:
-        for key in orphans:
-            await store.delete(key)
+        await store.delete_many(orphans)
     return SweepReport(
         objects_seen=len(objects), orphans=orphans, orphans_deleted=len(orphans) if delete else 0
     )
