@@ -190,9 +190,10 @@ async def test_the_migration_keeps_existing_rows_and_their_uniqueness(dev_stack:
 
 async def race_with_an_open_twin(
     db: Database, dsn: str, write: Callable[[UnitOfWork], Awaitable[None]]
-) -> BaseException | None:
-    """Run `write` in a transaction left open, start its twin, wait until the twin is queued on a lock,
-    then commit the first. Returns what the twin raised (None if it did not)."""
+) -> tuple[BaseException | None, bool]:
+    """Run `write` in a transaction left open, start its twin, wait until the twin is queued on a lock
+    (for a bounded time), then commit the first. Returns what the twin raised (None if it did not) and
+    whether it had queued."""
     first_wrote = asyncio.Event()
     twin_waits = asyncio.Event()
 
@@ -216,19 +217,19 @@ async def race_with_an_open_twin(
     conn = await asyncpg.connect(dsn)
     try:
         # A condition, not a delay: the twin's backend is waiting on the advisory lock the first holds.
-        for _ in range(2_000):
-            waiting = await conn.fetchval(
+        queued = 0
+        for _ in range(400):
+            queued = await conn.fetchval(
                 "select count(*) from pg_locks where locktype = 'advisory' and not granted"
             )
-            if waiting:
+            if queued:
                 break
             await asyncio.sleep(0.005)
-        assert waiting, "the twin never queued behind the first transaction"
     finally:
         await conn.close()
-    twin_waits.set()
-    await holder
-    return await racer
+        twin_waits.set()  # commit the first whatever happened: a test failure must not leave it open
+        await holder
+    return await racer, bool(queued)
 
 
 async def test_a_replayed_enqueue_racing_its_first_writes_one_row_per_channel(own_db: Database) -> None:
@@ -237,10 +238,12 @@ async def test_a_replayed_enqueue_racing_its_first_writes_one_row_per_channel(ow
     async def enqueue(uow: UnitOfWork) -> None:
         await uow.outbox.enqueue(event_type="claim.decided", payload={}, event_id=event)
 
-    assert await race_with_an_open_twin(own_db, own_db_dsn(own_db), enqueue) is None
+    raised, queued = await race_with_an_open_twin(own_db, own_db_dsn(own_db), enqueue)
+    assert raised is None
     async with own_db.read() as uow:
         rows = await uow.outbox.for_events([event])
     assert sorted(row.channel for row in rows) == ["email", "webhook"]
+    assert queued  # the twin did overlap the first, so the lock (not luck) kept the rows unique
 
 
 async def test_twins_of_one_idempotency_key_store_one_reply(own_db: Database) -> None:
@@ -251,12 +254,13 @@ async def test_twins_of_one_idempotency_key_store_one_reply(own_db: Database) ->
             actor="courier:racer", key="same-key", request_hash=next(calls), status_code=201, response={}
         )
 
-    refused = await race_with_an_open_twin(own_db, own_db_dsn(own_db), remember)
+    refused, queued = await race_with_an_open_twin(own_db, own_db_dsn(own_db), remember)
     assert isinstance(refused, ConflictingWrite)
     async with own_db.read() as uow:
         stored = await uow.idempotency.find("courier:racer", "same-key")
     assert stored is not None
     assert stored.request_hash == "hash-first"
+    assert queued
 
 
 def test_retention_settings_fail_fast_naming_the_variable() -> None:
