@@ -24,6 +24,7 @@ from courier_api.notifications.worker import run_worker
 from courier_api.use_cases.maintenance import (
     HousekeepingPolicy,
     apply_retention,
+    ensure_partitions,
     full_sweep,
     reconcile,
     run_maintenance_forever,
@@ -173,7 +174,19 @@ def _migrate() -> int:
     settings = load_settings(os.environ)
     applied = asyncio.run(apply_migrations(settings.database_url))
     print(f"applied migrations: {applied or 'none (already up to date)'}")
+    created = asyncio.run(_partitions_ahead(settings))
+    print(f"partitions created ahead: {created or 'none (already there)'}")
     return 0
+
+
+async def _partitions_ahead(settings: Settings) -> list[str]:
+    # Also done by the worker's hourly round; a deploy creates them too, so a worker that is down at
+    # the turn of a month does not leave inserts without a partition.
+    db = await Database.connect(settings.database_url, min_size=1, max_size=1)
+    try:
+        return await ensure_partitions(db, now=datetime.now(UTC))
+    finally:
+        await db.close()
 
 
 def _token(role: Role, sub: str, ttl: int) -> int:

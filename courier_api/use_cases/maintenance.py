@@ -382,6 +382,10 @@ async def run_maintenance_forever(
                     )
         except (DatabaseUnavailable, StorageUnavailable) as exc:
             _log.warning("maintenance skipped this round: %s", type(exc).__name__)
+        except Exception:
+            # A bug or an unexpected database answer in one step must not end housekeeping for good
+            # (partitions would stop being created ahead): log it loudly, try again next round.
+            _log.exception("maintenance round failed; the next round runs in %s", interval)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval.total_seconds())
 
