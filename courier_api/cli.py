@@ -32,7 +32,14 @@ from courier_api.logging_setup import configure_logging
 from courier_api.metrics import MULTIPROC_ENV
 from courier_api.metrics_worker import serve_worker_metrics
 from courier_api.notifications.worker import run_worker
-from courier_api.use_cases.maintenance import apply_retention, reconcile, run_maintenance_forever
+from courier_api.use_cases.maintenance import (
+    HousekeepingPolicy,
+    apply_retention,
+    ensure_partitions,
+    full_sweep,
+    reconcile,
+    run_maintenance_forever,
+)
 from infra.database import Database
 from infra.devstack import DEVSTACK_INSTALL_HINT, DevStack, missing_devstack_packages
 from infra.devstack.stack import create_database
@@ -55,9 +62,17 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     commands.add_parser("worker", help="deliver outbox notifications, configured by environment variables")
     commands.add_parser("migrate", help="apply pending SQL migrations to DATABASE_URL")
-    reconcile = commands.add_parser("reconcile", help="find (and delete) S3 objects no photo refers to")
+    reconcile = commands.add_parser(
+        "reconcile",
+        help="find (and delete) S3 objects of uploads that never committed (the hourly job does this)",
+    )
     reconcile.add_argument("--dry-run", action="store_true", help="report orphans without deleting them")
     reconcile.add_argument("--grace-minutes", type=int, default=15, help="ignore objects younger than this")
+    reconcile.add_argument(
+        "--full-sweep",
+        action="store_true",
+        help="list the whole bucket instead of the recorded intents (rare: once after upgrading to intents)",
+    )
     commands.add_parser(
         "retention", help="delete evidence past EVIDENCE_RETENTION_DAYS (open claims keep it)"
     )
@@ -76,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
             case "worker":
                 return _worker()
             case "reconcile":
-                return asyncio.run(_reconcile(args.dry_run, args.grace_minutes))
+                return asyncio.run(_reconcile(args.dry_run, args.grace_minutes, full=args.full_sweep))
             case "retention":
                 return asyncio.run(_retention())
             case "migrate":
@@ -196,8 +211,8 @@ async def _work_and_maintain(settings: Settings, db: Database, stop: asyncio.Eve
         run_maintenance_forever(
             db,
             store_from_environment(settings),
+            policy=HousekeepingPolicy.from_settings(settings),
             stop=stop,
-            retention=timedelta(days=settings.evidence_retention_days),
         )
     )
     try:
@@ -208,17 +223,16 @@ async def _work_and_maintain(settings: Settings, db: Database, stop: asyncio.Eve
         await db.close()
 
 
-async def _reconcile(dry_run: bool, grace_minutes: int) -> int:
+async def _reconcile(dry_run: bool, grace_minutes: int, *, full: bool) -> int:
     settings = load_settings(os.environ)
     db = await Database.connect(settings.database_url, min_size=1, max_size=2)
+    store, now, grace = store_from_environment(settings), datetime.now(UTC), timedelta(minutes=grace_minutes)
     try:
-        report = await reconcile(
-            db,
-            store_from_environment(settings),
-            now=datetime.now(UTC),
-            grace=timedelta(minutes=grace_minutes),
-            delete=not dry_run,
-        )
+        if full:
+            swept = await full_sweep(db, store, now=now, grace=grace, delete=not dry_run)
+            print(msgspec.json.encode(swept).decode())
+            return 0
+        report = await reconcile(db, store, now=now, grace=grace, delete=not dry_run)
     finally:
         await db.close()
     print(msgspec.json.encode(report).decode())
@@ -245,7 +259,19 @@ def _migrate() -> int:
     settings = load_settings(os.environ)
     applied = asyncio.run(apply_migrations(settings.database_url))
     print(f"applied migrations: {applied or 'none (already up to date)'}")
+    created = asyncio.run(_partitions_ahead(settings))
+    print(f"partitions created ahead: {created or 'none (already there)'}")
     return 0
+
+
+async def _partitions_ahead(settings: Settings) -> list[str]:
+    # Also done by the worker's hourly round; a deploy creates them too, so a worker that is down at
+    # the turn of a month does not leave inserts without a partition.
+    db = await Database.connect(settings.database_url, min_size=1, max_size=1)
+    try:
+        return await ensure_partitions(db, now=datetime.now(UTC))
+    finally:
+        await db.close()
 
 
 def _token(role: Role, sub: str, ttl: int) -> int:

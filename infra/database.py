@@ -39,7 +39,9 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     costing as much CPU as the eligibility check's own query. Nothing we run leaves session state
     behind: no SET without LOCAL, no LISTEN, no WITH HOLD cursors, and the only advisory lock
     taken on a pooled connection is `pg_advisory_xact_lock`, released at commit or rollback
-    (migrations lock on a connection of their own). Keep it that way, or reset here.
+    (migrations lock on a connection of their own), except `Database.exclusive`'s session lock,
+    which it unlocks before giving the connection back, or closes the connection. Keep it that way,
+    or reset here.
     """
 
 
@@ -119,6 +121,37 @@ class Database:
             raise DatabaseUnavailable(str(exc)) from exc
         except (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError) as exc:
             raise UnstorableText(str(exc)) from exc
+
+    @asynccontextmanager
+    async def exclusive(self, key: int) -> AsyncIterator[bool]:
+        """Try to hold a cluster-wide advisory lock for the block; yields False if another session holds it.
+
+        The lock lives on a pooled connection set aside for the block (the block's own transactions use
+        others), so it is held across many short transactions and released if this process dies.
+        """
+        try:
+            conn = await self._pool.acquire()
+        except _UNAVAILABLE as exc:
+            await self._expire_after_outage()
+            raise DatabaseUnavailable(str(exc)) from exc
+        try:
+            try:
+                held = bool(await conn.fetchval("select pg_try_advisory_lock($1)", key))
+            except _UNAVAILABLE as exc:
+                await self._expire_after_outage()
+                raise DatabaseUnavailable(str(exc)) from exc
+            try:
+                yield held
+            finally:
+                if held:
+                    try:
+                        await conn.execute("select pg_advisory_unlock($1)", key)
+                    except _PING_FAILURES:
+                        # Never give the pool a connection that may still hold the lock: closing the
+                        # session releases it (the pool opens a new connection in its place).
+                        conn.terminate()
+        finally:
+            await self._pool.release(conn)
 
     async def ping(self) -> bool:
         try:

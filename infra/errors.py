@@ -7,6 +7,7 @@ Error tree:
     ├── StorageUnavailable     the S3 store cannot be reached or answered 5xx
     ├── EvidenceExists         a conditional put found an object already at that key
     ├── ConflictingWrite       a unique constraint refused a concurrent write
+    ├── TableBusy              a lock a housekeeping step needs was not granted in time (retry later)
     └── UnstorableText         a text value holds a character PostgreSQL cannot store (NUL)
 """
 
@@ -38,6 +39,10 @@ class EvidenceExists(InfraError):
 
 class ConflictingWrite(InfraError):
     """A concurrent request wrote the same row first."""
+
+
+class TableBusy(InfraError):
+    """Another session held a lock a housekeeping step needs past its lock timeout; nothing changed."""
 
 
 class UnstorableText(InfraError):

@@ -74,6 +74,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     link_token_ttl_s: PositiveInt = 24 * 3600
     claim_window_days: PositiveInt = 14
     evidence_retention_days: PositiveInt = 180
+    # Who viewed which evidence outlives the evidence (claims and disputes come after it is gone).
+    audit_retention_days: PositiveInt = 3 * 365
+    # How long an upload's Idempotency-Key replays its first answer. It must cover the longest an upload
+    # can still be retried (session lifetime + upload grace, 13 h by default); past it the key is forgotten.
+    idempotency_replay_hours: PositiveInt = 48
+    # Delivered (sent) and skipped notifications are dropped after this; dead letters stay for support.
+    outbox_retention_days: PositiveInt = 30
+    # Rows per delete statement of the hourly purges: each batch is one short transaction.
+    housekeeping_batch_rows: Annotated[int, msgspec.Meta(gt=0, le=100_000)] = 5_000
     public_base_url: str = "http://127.0.0.1:8000"
     log_level: str = "INFO"
     # Notifications (outbox worker). A channel without its settings is skipped, never an error.
@@ -135,6 +144,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             )
         if self.smtp_send_timeout_s < self.smtp_timeout_s:
             raise ConfigError("SMTP_SEND_TIMEOUT_S", "must be at least SMTP_TIMEOUT_S")
+        if self.audit_retention_days <= self.evidence_retention_days:
+            raise ConfigError("AUDIT_RETENTION_DAYS", "must be longer than EVIDENCE_RETENTION_DAYS")
+        if self.idempotency_replay_hours * 3600 < self.capture_session_ttl_s + self.capture_upload_grace_s:
+            raise ConfigError(
+                "IDEMPOTENCY_REPLAY_HOURS",
+                "must cover CAPTURE_SESSION_TTL_S + CAPTURE_UPLOAD_GRACE_S (a retried upload would be refused)",
+            )
         for position, secret in enumerate(self.webhook_secrets, start=1):
             try:
                 decode_secret(secret)
@@ -201,6 +217,10 @@ _ENV_FIELDS: dict[str, str] = {
     "LINK_TOKEN_TTL_S": "link_token_ttl_s",
     "CLAIM_WINDOW_DAYS": "claim_window_days",
     "EVIDENCE_RETENTION_DAYS": "evidence_retention_days",
+    "AUDIT_RETENTION_DAYS": "audit_retention_days",
+    "IDEMPOTENCY_REPLAY_HOURS": "idempotency_replay_hours",
+    "OUTBOX_RETENTION_DAYS": "outbox_retention_days",
+    "HOUSEKEEPING_BATCH_ROWS": "housekeeping_batch_rows",
     "PUBLIC_BASE_URL": "public_base_url",
     "LOG_LEVEL": "log_level",
     "WEBHOOK_URL": "webhook_url",

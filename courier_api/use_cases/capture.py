@@ -5,7 +5,8 @@ Upload order of work, chosen so that nothing is ever half-written:
 2. verification in the process pool (no transaction held);
 3. originals and customer copy to S3 with conditional puts (an S3 failure: 503, nothing recorded);
 4. one transaction records the attempt, the delivery state, the outbox event and the idempotent reply.
-A crash between 3 and 4 leaves only unreferenced objects, which `reconcile` finds and removes.
+A crash between 3 and 4 leaves only unreferenced objects; their keys were recorded as intents before
+the puts, so `reconcile` finds and removes them without listing the bucket.
 """
 
 from __future__ import annotations
@@ -354,6 +355,9 @@ class PhotoIntake:
         photo_id = uuid.uuid4()
         original_key = f"evidence/{upload.order_id}/{photo_id}.jpg"
         copy_key = f"customer-copies/{upload.order_id}/{photo_id}.jpg" if passed_so_far else None
+        # Committed before the puts: if we die after one, reconcile finds the key among the intents.
+        async with self._db.autocommit() as uow:
+            await uow.object_intents.record(photo_id, [k for k in (original_key, copy_key) if k], now)
         await self._store.put_new(
             original_key, upload.body, sha256_hex=body_sha256, content_type="image/jpeg"
         )

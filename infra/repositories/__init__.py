@@ -14,6 +14,8 @@ from infra.repositories.capture import (
 )
 from infra.repositories.claims import AuditRepository, ClaimRepository
 from infra.repositories.connection import Connection
+from infra.repositories.housekeeping import HousekeepingRepository
+from infra.repositories.object_intents import ObjectIntentRepository
 from infra.repositories.orders import OrderRepository
 from infra.repositories.outbox import OutboxRepository
 from infra.repositories.policies import DecisionRepository, PolicyRepository
@@ -82,3 +84,11 @@ class UnitOfWork:
     @cached_property
     def web_sessions(self) -> WebSessionRepository:
         return WebSessionRepository(self._conn)
+
+    @cached_property
+    def housekeeping(self) -> HousekeepingRepository:
+        return HousekeepingRepository(self._conn)
+
+    @cached_property
+    def object_intents(self) -> ObjectIntentRepository:
+        return ObjectIntentRepository(self._conn)

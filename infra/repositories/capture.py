@@ -14,6 +14,9 @@ from infra.repositories.connection import Connection
 
 HASH_BANDS = 4
 _BAND_BITS = 16
+# First key of the two-key advisory lock that keeps (actor, key) unique across the daily partitions of
+# idempotency_keys (a unique index there must include created_at); the second key is a hash of both.
+_IDEMPOTENCY_LOCK_NAMESPACE = 0x0D0E_0002
 # First key of the two-key advisory locks on hash bands (the second is the band's value); the
 # index of the band is added, so each band has its own key space. Any constant unused elsewhere.
 _BAND_LOCK_NAMESPACE = 0x0D0D_0000
@@ -347,6 +350,11 @@ class AttemptRepository:
         except asyncpg.UniqueViolationError as exc:
             raise ConflictingWrite("another photo was accepted for this order first") from exc
         assert row is not None
+        # The keys this attempt references are settled with it: reconcile checks only what stays.
+        await self._conn.execute(
+            "delete from object_intents where key = any($1::text[])",
+            [key for key in (attempt.original_key, attempt.customer_copy_key) if key],
+        )
         return _attempt(row)
 
     async def for_order(self, order_id: str) -> list[AttemptRecord]:
@@ -470,17 +478,25 @@ class IdempotencyRepository:
     async def remember(
         self, *, actor: str, key: str, request_hash: str, status_code: int, response: dict[str, Any]
     ) -> None:
-        try:
-            await self._conn.execute(
-                """
-                insert into idempotency_keys (actor, key, request_hash, status_code, response)
-                values ($1, $2, $3, $4, $5)
-                """,
-                actor,
-                key,
-                request_hash,
-                status_code,
-                response,
-            )
-        except asyncpg.UniqueViolationError as exc:
-            raise ConflictingWrite("the same idempotency key was used concurrently") from exc
+        # The lock queues a concurrent twin of this request until we commit; its insert below then runs
+        # with a snapshot that sees our row (one statement, one snapshot), as a unique index would.
+        await self._conn.execute(
+            "select pg_advisory_xact_lock($1, hashtext($2 || ':' || $3))",
+            _IDEMPOTENCY_LOCK_NAMESPACE,
+            actor,
+            key,
+        )
+        status = await self._conn.execute(
+            """
+            insert into idempotency_keys (actor, key, request_hash, status_code, response)
+            select $1::text, $2::text, $3::text, $4::integer, $5::jsonb
+             where not exists (select 1 from idempotency_keys where actor = $1 and key = $2)
+            """,
+            actor,
+            key,
+            request_hash,
+            status_code,
+            response,
+        )
+        if status.split()[-1] == "0":
+            raise ConflictingWrite("the same idempotency key was used concurrently")

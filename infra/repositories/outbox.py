@@ -21,6 +21,8 @@ OutboxStatus = Literal["pending", "sending", "sent", "dead", "skipped"]
 OutboxChannel = Literal["webhook", "email"]
 CHANNELS: tuple[OutboxChannel, ...] = ("webhook", "email")
 MAX_ERROR_CHARS = 500
+# First key of the two-key advisory locks that keep dedupe_key unique across partitions.
+_DEDUPE_LOCK_NAMESPACE = 0x0D0E_0001
 
 
 class OutboxBacklog(msgspec.Struct, frozen=True, kw_only=True):
@@ -85,13 +87,29 @@ class OutboxRepository:
         if unknown or not channels:
             raise ValueError(f"unknown or no channels: {sorted(unknown)}")
         event = event_id or uuid.uuid4()
-        await self._conn.executemany(
+        keys = sorted(dedupe_key(event, channel) for channel in channels)
+        # dedupe_key is unique by this lock, not by an index (a unique index on the monthly partitions
+        # would have to include created_at, and a replay comes later). The lock queues a concurrent
+        # replay until we commit; its insert then sees our rows. Taken in one order: no deadlock.
+        await self._conn.execute(
+            """
+            select pg_advisory_xact_lock($1, k.h)
+              from (select distinct hashtext(key) as h from unnest($2::text[]) as key) k order by k.h
+            """,
+            _DEDUPE_LOCK_NAMESPACE,
+            keys,
+        )
+        await self._conn.execute(
             """
             insert into outbox (event_id, event_type, channel, dedupe_key, payload)
-            values ($1, $2, $3, $4, $5)
-            on conflict (dedupe_key) do nothing
+            select $1::uuid, $2::text, split_part(key, ':', 2), key, $4::jsonb
+              from unnest($3::text[]) as key
+             where not exists (select 1 from outbox o where o.dedupe_key = key)
             """,
-            [(event, event_type, channel, dedupe_key(event, channel), payload) for channel in channels],
+            event,
+            event_type,
+            keys,
+            payload,
         )
         return event
 

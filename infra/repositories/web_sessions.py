@@ -62,7 +62,14 @@ class WebSessionRepository:
         )
         return status.split()[-1] != "0"
 
-    async def forget_ended_before(self, cutoff: datetime) -> int:
-        """Delete sessions that expired before `cutoff` (revoked ones too: they expire like any other)."""
-        status = await self._conn.execute("delete from web_sessions where expires_at < $1", cutoff)
+    async def forget_ended_before(self, cutoff: datetime, *, limit: int = 5_000) -> int:
+        """Delete up to `limit` sessions that expired before `cutoff` (revoked ones too: they expire like any other)."""
+        status = await self._conn.execute(
+            """
+            delete from web_sessions where id_hash = any(array(
+                select id_hash from web_sessions where expires_at < $1 limit $2))
+            """,
+            cutoff,
+            limit,
+        )
         return int(status.split()[-1])

@@ -1,4 +1,8 @@
-"""Scheduled jobs on the real database and bucket: retention keeps claimed evidence, reconcile finds orphans."""
+"""Scheduled jobs on the real database and bucket: retention keeps claimed evidence, reconcile finds orphans.
+
+Reconcile works from the keys uploads record before their puts (object intents), never a bucket listing;
+the full sweep lists the bucket and is run by hand.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import hashlib
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from courier_api.use_cases.maintenance import apply_retention, reconcile
+from courier_api.use_cases.maintenance import apply_retention, full_sweep, reconcile
 from infra.database import Database
 from infra.storage import ObjectStore
 from tests.api.capture_flow import Client, door_drop
@@ -64,7 +68,11 @@ async def test_reconcile_removes_orphans_and_keeps_referenced_objects(
     client: Client, auth: AuthHeaders, db: Database, store: ObjectStore
 ) -> None:
     order_id, _ = await accepted_drop(client, auth)
-    orphan_key = f"evidence/{order_id}/{uuid.uuid4()}.jpg"
+    # An upload that crashed between its put and its commit: the intent was recorded, then the object put.
+    photo_id = uuid.uuid4()
+    orphan_key = f"evidence/{order_id}/{photo_id}.jpg"
+    async with db.transaction() as uow:
+        await uow.object_intents.record(photo_id, [orphan_key], datetime.now(UTC))
     data = b"an upload that crashed before its commit"
     await store.put_new(
         orphan_key, data, sha256_hex=hashlib.sha256(data).hexdigest(), content_type="image/jpeg"
@@ -93,3 +101,42 @@ async def test_reconcile_reports_evidence_that_was_altered(
     await store.delete(attempt.original_key)
     report = await reconcile(db, store, now=datetime.now(UTC), delete=False)
     assert str(attempt.photo_id) in report.missing_or_altered
+
+
+async def test_reconcile_does_not_list_the_bucket_but_the_full_sweep_does(
+    client: Client, auth: AuthHeaders, db: Database, store: ObjectStore
+) -> None:
+    order_id, _ = await accepted_drop(client, auth)
+    # An object with no recorded intent (written by hand, or before intents existed): the hourly reconcile
+    # never sees it, because it reads intents, not a listing; the explicit full sweep finds and removes it.
+    stray_key = f"evidence/{order_id}/{uuid.uuid4()}.jpg"
+    data = b"an object from before intents were recorded"
+    await store.put_new(
+        stray_key, data, sha256_hex=hashlib.sha256(data).hexdigest(), content_type="image/jpeg"
+    )
+    later = datetime.now(UTC) + timedelta(hours=1)
+
+    hourly = await reconcile(db, store, now=later, delete=True)
+    assert stray_key not in hourly.orphans
+    assert await store.sha256_of(stray_key) is not None
+
+    swept = await full_sweep(db, store, now=later, delete=True)
+    assert stray_key in swept.orphans
+    assert await store.sha256_of(stray_key) is None
+    async with db.transaction() as uow:
+        [attempt] = await uow.attempts.for_order(order_id)
+    assert attempt.original_key not in swept.orphans
+    assert await store.sha256_of(attempt.original_key) == attempt.sha256
+
+
+async def test_an_accepted_upload_settles_its_intents_in_its_own_transaction(
+    client: Client, auth: AuthHeaders, db: Database, store: ObjectStore
+) -> None:
+    order_id, _ = await accepted_drop(client, auth)
+    async with db.transaction() as uow:
+        [attempt] = await uow.attempts.for_order(order_id)
+        left = await uow.object_intents.due(
+            created_before=datetime.now(UTC) + timedelta(days=1), after=None, limit=100_000
+        )
+    assert attempt.customer_copy_key is not None
+    assert {attempt.original_key, attempt.customer_copy_key}.isdisjoint(intent.key for intent in left)
