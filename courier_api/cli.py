@@ -303,7 +303,7 @@ def _dev(port: int) -> int:
         return 2
     base_url = f"http://127.0.0.1:{port}"
     # A bad setting stops the start naming the variable, before PostgreSQL and S3 are started.
-    settings = dev_settings(os.environ, _EMBEDDED_PLACEHOLDERS, base_url=base_url)
+    settings = dev_settings(os.environ, _embedded_placeholders(), base_url=base_url)
     configure_logging(settings.log_level)
     stack = DevStack()
     signal.signal(signal.SIGTERM, _interrupt)
@@ -327,16 +327,20 @@ def _interrupt(signum: int, frame: object) -> None:
 # What `dev` always takes from its embedded stack, whatever the environment says: a demo must never seed
 # (or sign tokens for) a real database or bucket someone's shell happens to point at.
 _EMBEDDED = ("DATABASE_URL", "S3_BUCKET", "S3_ENDPOINT_URL", "JWT_SECRET")
-_EMBEDDED_PLACEHOLDERS = {
-    "DATABASE_URL": "postgresql://embedded/courier",
-    "S3_BUCKET": DEV_BUCKET,
-    "S3_ENDPOINT_URL": "http://127.0.0.1:1",
-    "JWT_SECRET": "embedded" * 6,
-    "SMTP_HOST": "127.0.0.1",
-    "SMTP_PORT": "25",
-    "WEBHOOK_URL": "http://127.0.0.1:1/hooks/door-drop",
-    "WEBHOOK_SECRETS": new_secret(),
-}
+
+
+def _embedded_placeholders() -> dict[str, str]:
+    """Stand-ins for what the stack will provide, so the environment is validated before it starts."""
+    return {
+        "DATABASE_URL": "postgresql://embedded/courier",
+        "S3_BUCKET": DEV_BUCKET,
+        "S3_ENDPOINT_URL": "http://127.0.0.1:1",
+        "JWT_SECRET": "embedded" * 6,
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": "25",
+        "WEBHOOK_URL": "http://127.0.0.1:1/hooks/door-drop",
+        "WEBHOOK_SECRETS": new_secret(),
+    }
 
 
 def dev_settings(environ: Mapping[str, str], embedded: Mapping[str, str], *, base_url: str) -> Settings:
