@@ -8,7 +8,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from litestar import Litestar, Request
 from litestar.di import Provide
@@ -41,6 +41,10 @@ from infra.storage import ObjectStore
 
 _log = logging.getLogger("courier_api.app")
 
+if TYPE_CHECKING:
+    # The dev stack's packages (aiosmtpd) are an extra that `serve` never needs.
+    from infra.devstack.mailbox import DevMailbox
+
 
 def create_app(
     settings: Settings,
@@ -48,8 +52,12 @@ def create_app(
     s3_credentials: tuple[str, str] | None = None,
     rate_limits: dict[str, Limit] | None = None,
     clock: Callable[[], datetime] | None = None,
+    dev_mailbox: DevMailbox | None = None,
 ) -> Litestar:
-    """Build the app for these settings; the pool and S3 client open when it starts."""
+    """Build the app for these settings; the pool and S3 client open when it starts.
+
+    `dev_mailbox` (only `courier-api dev` passes one) adds the `/dev/notifications` page that shows it.
+    """
     endpoint = _metrics_endpoint(settings)
 
     @asynccontextmanager
@@ -110,7 +118,7 @@ def create_app(
 
     app = Litestar(
         # The JSON API, then the HTML pages (customer, support, admin) and their stylesheet.
-        route_handlers=[*JSON_HANDLERS, *web_handlers()],
+        route_handlers=[*JSON_HANDLERS, *web_handlers(dev_mailbox=dev_mailbox is not None)],
         lifespan=[lifespan],
         dependencies={
             "services": Provide(provide_services, sync_to_thread=False),
@@ -136,6 +144,7 @@ def create_app(
     # Wrap the outermost handler, not the route middleware: router-level answers (404, 405)
     # must carry a request id and an access log line too.
     app.asgi_handler = request_id_middleware(app.asgi_handler)
+    app.state.dev_mailbox = dev_mailbox
     if endpoint is not None:
         # Outermost: scrapes bypass the access log; every API request is timed, router 404s included.
         app.asgi_handler = endpoint.middleware(app.asgi_handler)

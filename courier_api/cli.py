@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib.util
 import os
 import secrets
 import shutil
@@ -14,7 +15,7 @@ import sys
 import tempfile
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import get_args
+from typing import TYPE_CHECKING, get_args
 
 import msgspec
 import uvicorn
@@ -32,6 +33,7 @@ from courier_api.logging_setup import configure_logging
 from courier_api.metrics import MULTIPROC_ENV
 from courier_api.metrics_worker import serve_worker_metrics
 from courier_api.notifications.worker import run_worker
+from courier_api.simulate.scenarios import SCENARIOS, Scenario
 from courier_api.use_cases.maintenance import (
     HousekeepingPolicy,
     apply_retention,
@@ -40,6 +42,7 @@ from courier_api.use_cases.maintenance import (
     reconcile,
     run_maintenance_forever,
 )
+from infra.channels.webhook import new_secret
 from infra.database import Database
 from infra.devstack import DEVSTACK_INSTALL_HINT, DevStack, missing_devstack_packages
 from infra.devstack.stack import create_database
@@ -47,6 +50,9 @@ from infra.errors import ConfigError
 from infra.migrate import apply_migrations
 from infra.settings import ATTESTATION_VARIABLES, Settings, load_settings
 from infra.storage import ObjectStore
+
+if TYPE_CHECKING:
+    from infra.devstack.mailbox import DevMailbox  # the devstack extra: imported by `dev` only
 
 DEV_BUCKET = "door-drop-evidence-dev"
 
@@ -80,6 +86,14 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--role", required=True, choices=get_args(Role))
     token.add_argument("--sub", required=True)
     token.add_argument("--ttl", type=int, default=24 * 3600, help="seconds")
+    simulate = commands.add_parser(
+        "simulate", help="play a courier against the running dev server: enroll, session, photo, upload"
+    )
+    simulate.add_argument("--order", help="order id (default: the next demo order still pending)")
+    simulate.add_argument("--scenario", choices=SCENARIOS, default="good", help="what the photo gets wrong")
+    simulate.add_argument(
+        "--customer-claim", action="store_true", help='then open a "not received" claim as the customer'
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -98,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
                 return _migrate()
             case "token":
                 return _token(args.role, args.sub, args.ttl)
+            case "simulate":
+                return _simulate(args.scenario, args.order, args.customer_claim)
     except ConfigError as exc:
         print(f"configuration error: {exc.variable}: {exc.problem}", file=sys.stderr)
         return 2
@@ -203,14 +219,16 @@ async def _work_until_signalled(settings: Settings) -> None:
         loop.add_signal_handler(signum, stop.set)
     db = await Database.connect(settings.database_url, min_size=1, max_size=2)
     async with serve_worker_metrics(settings, db):
-        await _work_and_maintain(settings, db, stop)
+        await _work_and_maintain(settings, db, stop, store_from_environment(settings))
 
 
-async def _work_and_maintain(settings: Settings, db: Database, stop: asyncio.Event) -> None:
+async def _work_and_maintain(
+    settings: Settings, db: Database, stop: asyncio.Event, store: ObjectStore
+) -> None:
     maintenance = asyncio.create_task(
         run_maintenance_forever(
             db,
-            store_from_environment(settings),
+            store,
             policy=HousekeepingPolicy.from_settings(settings),
             stop=stop,
         )
@@ -284,6 +302,27 @@ def _token(role: Role, sub: str, ttl: int) -> int:
     return 0
 
 
+def _simulate(scenario: Scenario, order_id: str | None, customer_claim: bool) -> int:
+    if importlib.util.find_spec("piexif") is None:
+        print(
+            f"courier-api simulate renders its photos with the dev stack's packages: {DEVSTACK_INSTALL_HINT}"
+        )
+        return 2
+    state = read_state()
+    if state is None:
+        print("no running dev server (.courier-dev/state.json): start it with scripts/run", file=sys.stderr)
+        return 2
+    from courier_api.simulate.courier import Target, run_from_cli  # noqa: PLC0415 - piexif is the devstack extra's
+
+    target = Target(
+        base_url=state.base_url,
+        jwt_secret=state.jwt_secret,
+        jwt_issuer=state.jwt_issuer,
+        jwt_audience=state.jwt_audience,
+    )
+    return run_from_cli(target, scenario=scenario, order_id=order_id, customer_claim=customer_claim)
+
+
 def _dev(port: int) -> int:
     missing = missing_devstack_packages()
     if missing:
@@ -292,12 +331,15 @@ def _dev(port: int) -> int:
             file=sys.stderr,
         )
         return 2
-    configure_logging("INFO")
+    base_url = f"http://127.0.0.1:{port}"
+    # A bad setting stops the start naming the variable, before PostgreSQL and S3 are started.
+    settings = dev_settings(os.environ, _embedded_placeholders(), base_url=base_url)
+    configure_logging(settings.log_level)
     stack = DevStack()
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         stack.start()
-        asyncio.run(_dev_serve(stack, port))
+        asyncio.run(_dev_serve(stack, port, base_url))
     except KeyboardInterrupt:
         pass
     finally:
@@ -312,18 +354,84 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-async def _dev_serve(stack: DevStack, port: int) -> None:
+# What `dev` always takes from its embedded stack, whatever the environment says: a demo must never seed
+# (or sign tokens for) a real database or bucket someone's shell happens to point at.
+_EMBEDDED = ("DATABASE_URL", "S3_BUCKET", "S3_ENDPOINT_URL", "JWT_SECRET")
+
+
+def _embedded_placeholders() -> dict[str, str]:
+    """Stand-ins for what the stack will provide, so the environment is validated before it starts."""
+    return {
+        "DATABASE_URL": "postgresql://embedded/courier",
+        "S3_BUCKET": DEV_BUCKET,
+        "S3_ENDPOINT_URL": "http://127.0.0.1:1",
+        "JWT_SECRET": "embedded" * 6,
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": "25",
+        "WEBHOOK_URL": "http://127.0.0.1:1/hooks/door-drop",
+        "WEBHOOK_SECRETS": new_secret(),
+    }
+
+
+def dev_settings(environ: Mapping[str, str], embedded: Mapping[str, str], *, base_url: str) -> Settings:
+    """The dev stack's settings: the environment, as `serve` and `worker` read it, over the dev defaults.
+
+    The database, the bucket, the S3 endpoint and the JWT secret are always the embedded ones; channels
+    default to the dev mailbox (`embedded` names it) unless SMTP_HOST / WEBHOOK_URL are set.
+    """
+    merged = dict(environ)
+    merged.update({name: embedded[name] for name in _EMBEDDED})
+    # Attestation is off for the demo unless DEVICE_ATTESTATION says otherwise; every attestation variable
+    # set is honoured, so a dev stack can run exactly as production does (a test PKI, the real app ids).
+    merged.setdefault("DEVICE_ATTESTATION", "off")
+    merged.setdefault("PUBLIC_BASE_URL", base_url)
+    if not environ.get("SMTP_HOST") and "SMTP_HOST" in embedded:
+        # The sink speaks plain SMTP on loopback; any SMTP_* left in the environment was for another relay.
+        for name in [name for name in merged if name.startswith("SMTP_") and name != "SMTP_FROM"]:
+            del merged[name]
+        merged.update(SMTP_HOST=embedded["SMTP_HOST"], SMTP_PORT=embedded["SMTP_PORT"], SMTP_TLS="none")
+    if not environ.get("WEBHOOK_URL") and "WEBHOOK_URL" in embedded:
+        merged.update(WEBHOOK_URL=embedded["WEBHOOK_URL"], WEBHOOK_SECRETS=embedded["WEBHOOK_SECRETS"])
+    return load_settings(merged)
+
+
+def _announce(line: str) -> None:
+    print(f"notification: {line}", flush=True)
+
+
+async def _dev_serve(stack: DevStack, port: int, base_url: str) -> None:
     await create_database(stack.postgres.dsn, "courier")
     database_url = stack.postgres.dsn_for("courier")
     await apply_migrations(database_url)
-    base_url = f"http://127.0.0.1:{port}"
-    settings = _dev_settings(
-        database_url=database_url,
-        s3_endpoint_url=stack.s3.endpoint_url,
-        public_base_url=base_url,
-        environ=os.environ,
+    from infra.devstack.mailbox import DevMailbox  # noqa: PLC0415 - aiosmtpd is the devstack extra's
+
+    mailbox = DevMailbox(
+        webhook_secret=new_secret(),
+        announce=_announce,
+        smtp=not os.environ.get("SMTP_HOST"),
+        webhook=not os.environ.get("WEBHOOK_URL"),
     )
+    await mailbox.start()
+    embedded = {
+        "DATABASE_URL": database_url,
+        "S3_BUCKET": DEV_BUCKET,
+        "S3_ENDPOINT_URL": stack.s3.endpoint_url,
+        "JWT_SECRET": secrets.token_urlsafe(48),
+    }
+    if mailbox.smtp_port is not None:
+        embedded |= {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(mailbox.smtp_port)}
+    if mailbox.webhook_url is not None:
+        embedded |= {"WEBHOOK_URL": mailbox.webhook_url, "WEBHOOK_SECRETS": mailbox.webhook_secret}
+    try:
+        await _dev_run(stack, port, dev_settings(os.environ, embedded, base_url=base_url), mailbox)
+    finally:
+        await mailbox.stop()
+
+
+async def _dev_run(stack: DevStack, port: int, settings: Settings, mailbox: DevMailbox) -> None:
     DeviceVerifier.from_settings(settings)  # a bad attestation variable stops the start here, named
+    base_url = settings.public_base_url
+    database_url = settings.database_url
     store = ObjectStore.for_settings(settings, stack.s3_credentials)
     await store.ensure_bucket()
     db = await Database.connect(database_url, min_size=1, max_size=2)
@@ -341,13 +449,17 @@ async def _dev_serve(stack: DevStack, port: int) -> None:
             jwt_secret=settings.jwt_secret,
             pid=os.getpid(),
             postgres_data_dir=str(stack.postgres.data_dir),
+            jwt_issuer=settings.jwt_issuer,
+            jwt_audience=settings.jwt_audience,
         )
     )
-    tokens = TokenService(settings.jwt_secret)
+    tokens = TokenService(settings.jwt_secret, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
     lines = [
         f"Door-drop dev server: {base_url}",
         f"OpenAPI UI: {base_url}/schema/swagger",
         f"Demo orders: {', '.join(order_ids)}",
+        f"Dev mailbox: {base_url}/dev/notifications",
+        "Play the courier: courier-api simulate (in another terminal)",
         "Tokens (valid 24 h):",
     ]
     lines += [
@@ -355,14 +467,20 @@ async def _dev_serve(stack: DevStack, port: int) -> None:
         for role, sub in DEMO_ACTORS.items()
     ]
     print("\n".join(lines), flush=True)
-    app = create_app(settings, s3_credentials=stack.s3_credentials)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, access_log=False, log_config=None)
-    )
+    app = create_app(settings, s3_credentials=stack.s3_credentials, dev_mailbox=mailbox)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, access_log=False, log_config=None)
+    sockets = [config.bind_socket()]
+    if settings.metrics_port is not None:
+        # As `serve` does: the same app on a second loopback socket, answering only `/metrics`.
+        sockets.append(
+            uvicorn.Config(app, host=settings.metrics_host, port=settings.metrics_port).bind_socket()
+        )
+    server = uvicorn.Server(config)
     stop_worker = asyncio.Event()
-    worker = asyncio.create_task(run_worker(settings, stop_worker))
+    worker_db = await Database.connect(database_url, min_size=1, max_size=2)
+    worker = asyncio.create_task(_work_and_maintain(settings, worker_db, stop_worker, store))
     try:
-        await server.serve()
+        await server.serve(sockets=sockets)
     finally:
         stop_worker.set()
         await worker

@@ -63,7 +63,10 @@ def demo_orders() -> dict[str, OrderSnapshot]:
 
 
 async def seed_demo(db: Database) -> list[str]:
-    """Insert the demo orders, assigned to the demo courier; returns their ids."""
+    """Insert the demo orders, assigned to the demo courier, the customer opted in; returns their ids.
+
+    Opted in so that `courier-api simulate` can open a capture session for them straight away.
+    """
     async with db.transaction() as uow:
         for order_id, snapshot in demo_orders().items():
             await uow.orders.upsert(
@@ -74,6 +77,7 @@ async def seed_demo(db: Database) -> list[str]:
                 snapshot=msgspec.to_builtins(snapshot),
             )
             await uow.orders.assign_courier(order_id, DEMO_ACTORS["courier"], "Иван")
+            await uow.orders.set_door_drop(order_id, True)
     return list(demo_orders())
 
 

@@ -16,6 +16,9 @@ class DevState(msgspec.Struct, frozen=True, kw_only=True):
     jwt_secret: str
     pid: int
     postgres_data_dir: str
+    # JWT_ISSUER / JWT_AUDIENCE when the environment sets them: tokens minted for the server must carry them.
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
 
 
 def dev_dir() -> Path:

@@ -30,12 +30,12 @@ import piexif
 from PIL import Image, ImageDraw, ImageFont
 
 # The factory's own EXIF writer and label sheet, reused so that these photos read like the others.
-from tests.photo_factory import (
+from infra.devstack.doorstep_photo import (
     DEFAULT_LABEL_CODE,
     BarcodeKind,
     PhotoSpec,
-    _exif_bytes,
-    _paste_label,
+    exif_bytes,
+    paste_label,
 )
 
 __all__ = ["EVASIONS", "Doorstep", "Evasion", "Shot", "building_doors", "evade", "random_shot", "shoot"]
@@ -116,7 +116,7 @@ def shoot(doorstep: Doorstep, shot: Shot) -> bytes:
         img = img.transpose(store[shot.orientation])
     spec = PhotoSpec(width=w, height=h, orientation=shot.orientation)
     buf = io.BytesIO()
-    img.save(buf, "JPEG", quality=shot.quality, exif=_exif_bytes(spec, img.width, img.height))
+    img.save(buf, "JPEG", quality=shot.quality, exif=exif_bytes(spec, img.width, img.height))
     return buf.getvalue()
 
 
@@ -308,7 +308,7 @@ def _paint_parcel_and_label(canvas: U8, doorstep: Doorstep, shot: Shot) -> None:
     canvas[y1 : min(ch, y1 + side // 2), x0:x1] //= 2
     tape = max(3, pw // 25)
     canvas[y0:y1, cx - tape : cx + tape] = np.clip(tone * 0.8, 0, 255).astype(np.uint8)
-    # The label on the face, away from the tape's middle: `_paste_label` sizes the sheet by the
+    # The label on the face, away from the tape's middle: `paste_label` sizes the sheet by the
     # spec's frame, which here is the whole scene.
     share = shot.label_share * doorstep.width * doorstep.height / (cw * ch)
     lx = (cx + float(rng.uniform(-0.15, 0.15)) * pw) / cw
@@ -324,7 +324,7 @@ def _paint_parcel_and_label(canvas: U8, doorstep: Doorstep, shot: Shot) -> None:
         label_center=(lx, ly),
         paper_level=int(rng.integers(215, 246)),
     )
-    _paste_label(canvas, spec)
+    paste_label(canvas, spec)
 
 
 def _camera(canvas: U8, width: int, height: int, shot: Shot) -> U8:

@@ -14,6 +14,7 @@ from litestar.types import ControllerRouterHandler
 
 from courier_api.web.admin import AdminPages
 from courier_api.web.customer import CustomerPages
+from courier_api.web.dev_notifications import DevNotificationsPage
 from courier_api.web.session import SessionPages
 from courier_api.web.support import SupportPages
 
@@ -25,7 +26,8 @@ async def _nosniff(response: Response[object]) -> Response[object]:
     return response
 
 
-def web_handlers() -> list[ControllerRouterHandler]:
-    """The page controllers and the stylesheet they link (served at /static/)."""
+def web_handlers(*, dev_mailbox: bool = False) -> list[ControllerRouterHandler]:
+    """The page controllers and the stylesheet they link (served at /static/); the dev mailbox page on request."""
     static = create_static_files_router(path="/static", directories=[STATIC_DIR], after_request=_nosniff)
-    return [CustomerPages, SupportPages, AdminPages, SessionPages, static]
+    handlers: list[ControllerRouterHandler] = [CustomerPages, SupportPages, AdminPages, SessionPages, static]
+    return [*handlers, DevNotificationsPage] if dev_mailbox else handlers

@@ -14,7 +14,11 @@ DEVSTACK_INSTALL_HINT = "pip install 'door-drop[devstack]' (scripts/run installs
 
 def missing_devstack_packages() -> list[str]:
     """The embedded stack's packages that are not installed (they are an extra, not a runtime need)."""
-    return [name for name in ("pgserver", "moto", "flask") if importlib.util.find_spec(name) is None]
+    return [
+        name
+        for name in ("pgserver", "moto", "flask", "piexif", "aiosmtpd")
+        if importlib.util.find_spec(name) is None
+    ]
 
 
 class DevStack:

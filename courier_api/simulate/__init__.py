@@ -1,0 +1,1 @@
+"""`courier-api simulate`: a simulated courier app (`courier.py`) and its scenarios (`scenarios.py`)."""
