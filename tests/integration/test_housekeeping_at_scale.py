@@ -115,8 +115,9 @@ SEED: list[tuple[str, int]] = [
     ),
     (
         """
-        insert into courier_devices (device_id, courier_id, public_key, platform, enrolled_at)
-        values ('00000000-0000-4000-8000-000000000001', 'courier-1', decode(repeat('ab', 32), 'hex'), 'android', $1::timestamptz)
+        insert into courier_devices (device_id, courier_id, public_key, platform, attestation_level, enrolled_at)
+        values ('00000000-0000-4000-8000-000000000001', 'courier-1', decode(repeat('ab', 32), 'hex'), 'android',
+                'none', $1::timestamptz)
         """,
         1,
     ),
@@ -137,13 +138,15 @@ SEED: list[tuple[str, int]] = [
         """
         insert into photo_attempts (photo_id, session_id, order_id, courier_id, device_id, accepted, checks,
                                     sha256, size_bytes, width, height, perceptual_hash, hash_band_0, hash_band_1,
-                                    hash_band_2, hash_band_3, detail_hash, original_key, customer_copy_key, created_at)
+                                    hash_band_2, hash_band_3, detail_hash, original_key, customer_copy_key, created_at,
+                                    device_attestation)
         select ('00000000-0000-4000-9000-' || lpad(to_hex(i), 12, '0'))::uuid,
                ('00000000-0000-4000-8000-' || lpad(to_hex(60000 + least(i, 20000)), 12, '0'))::uuid,
                'order-' || (1 + (60000 + least(i, 20000)) % 10000), 'courier-1',
                '00000000-0000-4000-8000-000000000001', false, '[]'::jsonb, md5(i::text), 1000, 1, 1, i,
                0, 0, 0, 0, '\\x00'::bytea, 'evidence/seed/' || i || '.jpg', null,
-               $1::timestamptz - case when i > 20000 then interval '200 days' else interval '10 days' end
+               $1::timestamptz - case when i > 20000 then interval '200 days' else interval '10 days' end,
+               'none'
           from generate_series(1, 20050) as i
         """,
         20_050,
