@@ -65,6 +65,8 @@ class Verdict(msgspec.Struct, frozen=True, kw_only=True):
     label_share: float | None
     decoded_label: str | None
     customer_copy: bytes
+    # The doorstep fingerprint (`photo_pipeline.doorstep`): compare with `compare_doorsteps`.
+    doorstep: bytes = b""
 
     @property
     def accepted(self) -> bool:
