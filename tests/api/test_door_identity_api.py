@@ -23,6 +23,7 @@ def failed(answer: dict[str, Any]) -> set[str]:
 
 def check(answer: dict[str, Any], code: str) -> dict[str, Any]:
     [found] = [c for c in answer["checks"] if c["code"] == code]
+    assert isinstance(found, dict)
     return found
 
 
