@@ -61,6 +61,10 @@ class Address(WireStruct):
     text: Annotated[str, msgspec.Meta(min_length=1, max_length=500), NO_NUL]
     lat: Latitude
     lon: Longitude
+    # The upstream system's stable id of this address (the flat, not the building), when it has one: two
+    # orders are at the same door exactly when their ids are equal. Without it, the normalised text
+    # (apartment included) decides (`infra.addresses`).
+    id: Identifier | None = None
 
 
 class Item(WireStruct):

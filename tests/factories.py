@@ -23,7 +23,10 @@ def order_body(
     email: str | None = "c@example.com",
     phone: str | None = None,
     locale: str = "ru",
+    address_text: str | None = None,
+    address_id: str | None = None,
 ) -> dict[str, Any]:
+    """An order; by default at its own flat (a random apartment), so no two orders share a door."""
     customer: dict[str, Any] = {"id": customer_id, "locale": locale}
     if email:
         customer["email"] = email
@@ -35,7 +38,12 @@ def order_body(
         "deliveryMethod": delivery_method,
         "payment": payment,
         "labelCode": label_code or f"LBL{uuid.uuid4().hex[:10].upper()}",
-        "address": {"text": "Москва, ул. Тверская, 7", "lat": lat, "lon": lon},
+        "address": {
+            "text": address_text or f"Москва, ул. Тверская, 7, кв. {uuid.uuid4().int % 10**9}",
+            "lat": lat,
+            "lon": lon,
+            **({"id": address_id} if address_id else {}),
+        },
         "items": items if items is not None else [item()],
     }
 

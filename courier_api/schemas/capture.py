@@ -111,10 +111,23 @@ class CaptureSessionView(WireStruct):
     requirements: CaptureRequirements
 
 
-class CheckView(WireStruct):
+CheckSeverity = Literal["blocking", "advisory"]
+
+
+# Not a WireStruct: `severity` is always on the wire, even at its default (omit_defaults would drop it).
+class CheckView(msgspec.Struct, rename="camel", kw_only=True):
     code: str
     passed: bool
     detail: str
+    # A failed `blocking` check rejects the photo; a failed `advisory` one (door.unfamiliar) never does.
+    # Replies stored before severities existed had only blocking checks.
+    severity: CheckSeverity = "blocking"
+
+
+class SupportCheckView(CheckView):
+    """A check as support sees it: with the other orders it links this photo to (reuse.duplicate)."""
+
+    related_orders: list[str] = msgspec.field(default_factory=list)
 
 
 class DeliveryState(WireStruct):

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from courier_api.schemas.capture import CheckView
+from courier_api.schemas.capture import SupportCheckView
 from infra.documents import NO_NUL, WireStruct
 
 ClaimKind = Literal["not_received", "wrong_door", "damaged"]
@@ -58,7 +58,7 @@ class ClaimDecisionRequest(WireStruct):
 class AttemptEvidence(WireStruct):
     photo_id: uuid.UUID
     verdict: Literal["accepted", "rejected"]
-    checks: list[CheckView]
+    checks: list[SupportCheckView]
     sha256: str
     size_bytes: int
     width: int
@@ -142,6 +142,8 @@ class IncidentRow(WireStruct):
     compensations: int
     compensated_kopecks: int
     claims_per_1000_drops: float | None
+    # attempts with a failed advisory check (door.unfamiliar): accepted, worth a look
+    advisories: int
 
 
 class CityTotals(WireStruct):
@@ -153,6 +155,16 @@ class CityTotals(WireStruct):
     compensated_kopecks: int
     claims_per_1000_drops: float | None
     compensations_per_1000_drops: float | None
+    advisories: int
+
+
+class CourierAdvisoryRow(WireStruct):
+    """A courier whose attempts in the range carry advisory findings, per city."""
+
+    courier_id: str
+    city: str
+    attempts: int
+    advisories: int
 
 
 class IncidentReport(WireStruct):
@@ -160,3 +172,5 @@ class IncidentReport(WireStruct):
     end: datetime
     weeks: list[IncidentRow]
     cities: list[CityTotals]
+    # couriers with at least one advisory finding, most first (at most 100)
+    couriers: list[CourierAdvisoryRow] = msgspec.field(default_factory=list)

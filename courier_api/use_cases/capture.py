@@ -40,6 +40,7 @@ from courier_api.schemas.capture import (
     DeliveryState,
     PhotoAttemptView,
 )
+from courier_api.use_cases.doorsteps import RecordedCheck, door_verdict, lock_cells
 from courier_api.use_cases.eligibility import order_facts
 from device_attestation import (
     PhotoSignatureAccepted,
@@ -51,14 +52,12 @@ from eligibility import Decision, decide
 from infra.database import Database
 from infra.errors import ConflictingWrite
 from infra.repositories import UnitOfWork
-from infra.repositories.capture import HASH_BANDS, NewAttempt
+from infra.repositories.capture import NewAttempt
 from infra.repositories.orders import OrderRecord
 from infra.storage import ObjectStore
-from photo_pipeline import DETAIL_DUPLICATE_MAX_BITS, Check, Expectations, Verdict, hamming_bytes
+from photo_pipeline import Check, Expectations, Verdict
 
 BARCODE_FORMATS = ["Code128", "QRCode", "DataMatrix"]
-# Coarse-hash distance (of 64 bits) for duplicate candidates; the detailed hash confirms them.
-DUPLICATE_MAX_DISTANCE = HASH_BANDS - 1
 _SIGNATURE_BYTES = 64
 # What the session's device sends with each photo, by its attestation level (shown in the requirements).
 _PROOF_PER_LEVEL = {
@@ -349,7 +348,8 @@ class PhotoIntake:
         )
         proof = device_signature_check(context, upload, body_sha256)
         checks = [proof.check, *verdict.checks]
-        # The duplicate check is not here: it runs in `_record`, where the decision commits.
+        # The door checks (`reuse.duplicate`, `door.*`) are not here: they run in `_record`, where the
+        # decision commits.
         passed_so_far = all(check.passed for check in checks)
 
         photo_id = uuid.uuid4()
@@ -408,17 +408,28 @@ class PhotoIntake:
         actor = f"courier:{principal.sub}"
         try:
             async with self._db.transaction() as uow:
-                # Band locks first (then the order row): near-identical photos of other orders
-                # queue here, so the duplicate search below sees every one committed before it.
-                await uow.attempts.lock_similar(verdict.perceptual_hash)
+                # Cell locks first, then the photo's bytes, then the order row: uploads whose doorsteps
+                # could be compared (addresses in neighbouring cells), or that carry the same bytes,
+                # queue here, so the door search below sees every one committed before it.
+                cells = lock_cells(context.order)
+                await uow.attempts.lock_cells_and_bytes(cells, verdict.sha256)
                 order = await uow.orders.get(upload.order_id, for_update=True)
                 assert order is not None
+                if lock_cells(order) != cells:
+                    raise Conflict(
+                        "the order's address changed during the upload: take the photo again",
+                        code="order.address_changed",
+                    )
                 # The proof cannot outlive the facts it proves: opt-in, bar and eligibility are
                 # decided again here, in the transaction that would accept the photo.
                 await require_door_drop_active(uow, self._catalog, order, now, authoritative=True)
                 checks = await _settle_device(uow, context, checks, assertion_counter)
-                checks = [*checks, await _duplicate_check(uow, verdict, upload.order_id)]
-                accepted = copy_key is not None and all(check.passed for check in checks)
+                recorded = [
+                    *(RecordedCheck(code=c.code, passed=c.passed, detail=c.detail) for c in checks),
+                    *await door_verdict(uow, order, verdict.doorstep, verdict.sha256, now),
+                ]
+                # An advisory failure (`door.unfamiliar`) is recorded and shown, never a reason to refuse.
+                accepted = copy_key is not None and not any(check.blocks for check in recorded)
                 if accepted and order.status != "pending":
                     raise Conflict(
                         "another photo completed this delivery first", code="delivery.already_completed"
@@ -433,7 +444,7 @@ class PhotoIntake:
                         device_id=context.device_id,
                         device_attestation=context.attestation_level,
                         accepted=accepted,
-                        checks=[msgspec.to_builtins(check) for check in checks],
+                        checks=[msgspec.to_builtins(check) for check in recorded],
                         sha256=verdict.sha256,
                         size_bytes=len(upload.body),
                         width=capture.width,
@@ -448,6 +459,7 @@ class PhotoIntake:
                         decoded_label=verdict.decoded_label,
                         original_key=original_key,
                         customer_copy_key=copy_key if accepted else None,
+                        doorstep=verdict.doorstep,
                     )
                 )
                 status = order.status
@@ -472,7 +484,10 @@ class PhotoIntake:
                 view = PhotoAttemptView(
                     photo_id=photo_id,
                     verdict="accepted" if accepted else "rejected",
-                    checks=[CheckView(code=c.code, passed=c.passed, detail=c.detail) for c in checks],
+                    checks=[
+                        CheckView(code=c.code, passed=c.passed, detail=c.detail, severity=c.severity)
+                        for c in recorded
+                    ],
                     delivery=DeliveryState(status=status),
                 )
                 await uow.idempotency.remember(
@@ -608,27 +623,6 @@ async def _settle_device(
         detail=f"assertion counter {assertion_counter} was already used: a replayed or older assertion",
     )
     return [replayed if check.code == "provenance.signature" else check for check in checks]
-
-
-async def _duplicate_check(uow: UnitOfWork, verdict: Verdict, order_id: str) -> Check:
-    candidates = await uow.attempts.duplicate_candidates(
-        perceptual_hash=verdict.perceptual_hash,
-        sha256=verdict.sha256,
-        other_than_order=order_id,
-        max_distance=DUPLICATE_MAX_DISTANCE,
-    )
-    others = {
-        c.order_id
-        for c in candidates
-        if hamming_bytes(c.detail_hash, verdict.detail_hash) <= DETAIL_DUPLICATE_MAX_BITS
-    }
-    if others:
-        return Check(
-            code="reuse.duplicate",
-            passed=False,
-            detail=f"the same or a near-identical photo was submitted for {len(others)} other order(s)",
-        )
-    return Check(code="reuse.duplicate", passed=True, detail="no earlier photo of another order matches")
 
 
 def _completed_event(order_id: str, photo_id: uuid.UUID, left_at: datetime) -> dict[str, Any]:

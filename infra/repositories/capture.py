@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from infra.documents import Address
 from infra.errors import ConflictingWrite
 from infra.repositories.connection import Connection
 
@@ -17,9 +18,10 @@ _BAND_BITS = 16
 # First key of the two-key advisory lock that keeps (actor, key) unique across the daily partitions of
 # idempotency_keys (a unique index there must include created_at); the second key is a hash of both.
 _IDEMPOTENCY_LOCK_NAMESPACE = 0x0D0E_0002
-# First key of the two-key advisory locks on hash bands (the second is the band's value); the
-# index of the band is added, so each band has its own key space. Any constant unused elsewhere.
-_BAND_LOCK_NAMESPACE = 0x0D0D_0000
+# First keys of the two-key advisory locks the accepting transaction takes (any constants unused
+# elsewhere): the map cells around the order's address, then the photo's bytes.
+_CELL_LOCK_NAMESPACE = 0x0D0D_0C00
+_BYTES_LOCK_NAMESPACE = 0x0D0D_0B00
 
 
 def hash_bands(perceptual_hash: int) -> list[int]:
@@ -108,11 +110,17 @@ class NewAttempt(msgspec.Struct, frozen=True, kw_only=True):
     decoded_label: str | None
     original_key: str
     customer_copy_key: str | None
+    doorstep: bytes = b""
 
 
-class DuplicateCandidate(msgspec.Struct, frozen=True, kw_only=True):
+class DoorCandidate(msgspec.Struct, frozen=True, kw_only=True):
+    """An accepted photo near the address: its order, that order's address and its doorstep fingerprint."""
+
     order_id: str
-    detail_hash: bytes
+    # None for an order stored before address keys existed: the caller derives it from `address`.
+    address_key: str | None
+    address: Address
+    doorstep: bytes
 
 
 class StoredReply(msgspec.Struct, frozen=True, kw_only=True):
@@ -318,9 +326,9 @@ class AttemptRepository:
                     size_bytes, width, height, perceptual_hash,
                     hash_band_0, hash_band_1, hash_band_2, hash_band_3, captured_at, lat, lon, distance_m,
                     label_share, decoded_label, original_key, customer_copy_key, detail_hash,
-                    device_attestation)
+                    device_attestation, doorstep)
                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                        $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)
+                        $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)
                 returning {_ATTEMPT_COLUMNS}
                 """,  # noqa: S608
                 attempt.photo_id,
@@ -346,6 +354,7 @@ class AttemptRepository:
                 attempt.customer_copy_key,
                 attempt.detail_hash,
                 attempt.device_attestation,
+                attempt.doorstep,
             )
         except asyncpg.UniqueViolationError as exc:
             raise ConflictingWrite("another photo was accepted for this order first") from exc
@@ -371,50 +380,85 @@ class AttemptRepository:
         )
         return None if row is None else _attempt(row)
 
-    async def lock_similar(self, perceptual_hash: int) -> None:
-        """Hold, until the transaction ends, a lock on each band of this hash.
+    async def lock_cells_and_bytes(self, cells: list[int], sha256: str) -> None:
+        """Hold, until the transaction ends, a lock on each map cell (ascending), then on the photo's bytes.
 
-        Two photos that `duplicate_candidates` could match share at least one band exactly, so their
-        transactions queue on that band's lock: the second one's duplicate search runs after the
-        first has committed and sees its row. Bands are locked in index order, so two transactions
-        never wait on each other in a cycle.
+        Two uploads whose doorsteps the accepting transaction compares are at addresses in neighbouring
+        cells, so each one's 3x3 block holds the other's cell: they queue there, and the second one's
+        candidate search runs after the first has committed and sees its row. Two uploads of the same
+        bytes queue on the bytes lock. Every transaction takes cells in ascending order and the bytes
+        lock last, so none waits on another in a cycle. Cell ids are folded into 32 bits: a collision
+        only queues two unrelated uploads, it never lets two related ones pass each other.
         """
         await self._conn.execute(
             """
-            select pg_advisory_xact_lock(($1 + band.index - 1)::integer, band.value)
-              from unnest($2::integer[]) with ordinality as band (value, index)
-             order by band.index
+            select pg_advisory_xact_lock($1::integer, ((cell % 4294967296 + 4294967296) % 4294967296 - 2147483648)::integer)
+              from unnest($2::bigint[]) with ordinality as c (cell, index)
+             order by c.index
             """,
-            _BAND_LOCK_NAMESPACE,
-            hash_bands(perceptual_hash),
+            _CELL_LOCK_NAMESPACE,
+            sorted(set(cells)),
+        )
+        await self._conn.execute(
+            "select pg_advisory_xact_lock($1::integer, ('x' || left($2, 8))::bit(32)::integer)",
+            _BYTES_LOCK_NAMESPACE,
+            sha256,
         )
 
-    async def duplicate_candidates(
-        self, *, perceptual_hash: int, sha256: str, other_than_order: str, max_distance: int
-    ) -> list[DuplicateCandidate]:
-        """Photos of other orders with the same bytes, or a coarse hash within max_distance bits.
-
-        Candidates come from the band indexes; max_distance must be < HASH_BANDS for completeness.
-        Same bytes come back with an all-zero-distance detail hash of their own, so callers
-        confirm every candidate the same way.
-        """
-        bands = hash_bands(perceptual_hash)
+    async def same_bytes(self, *, sha256: str, other_than_order: str) -> list[str]:
+        """Orders other than this one with an attempt of exactly these bytes (accepted or not)."""
         rows = await self._conn.fetch(
             """
-            select order_id, detail_hash from photo_attempts
-             where order_id <> $1
-               and (sha256 = $2
-                    or ((hash_band_0 = $3 or hash_band_1 = $4 or hash_band_2 = $5 or hash_band_3 = $6)
-                        and bit_count((perceptual_hash # $7)::bit(64)) <= $8))
-             limit 50
+            select distinct order_id from photo_attempts
+             where sha256 = $1 and order_id <> $2 order by order_id limit 50
             """,
-            other_than_order,
             sha256,
-            *bands,
-            _signed64(perceptual_hash),
-            max_distance,
+            other_than_order,
         )
-        return [msgspec.convert(row, DuplicateCandidate) for row in rows]
+        return [row["order_id"] for row in rows]
+
+    async def door_candidates(
+        self,
+        *,
+        cells: list[int],
+        centre: int,
+        address_key: str,
+        since: datetime,
+        other_than_order: str,
+        limit_same_address: int,
+        limit_nearby: int,
+    ) -> list[DoorCandidate]:
+        """Accepted photos delivered since `since`: at this address, and at any address in these cells.
+
+        Bounded on purpose: two index range scans (`orders_door_address_idx`, `orders_door_cell_idx`)
+        over delivered orders in the window, newest first, at most `limit_same_address` +
+        `limit_nearby` rows; the nearby ones from the address's own cell first (the same building).
+        Never a scan over all photos.
+        """
+        rows = await self._conn.fetch(
+            """
+            (select o.order_id, o.address_key, o.snapshot -> 'address' as address, a.doorstep
+               from orders o join photo_attempts a on a.photo_id = o.accepted_photo_id
+              where o.accepted_photo_id is not null and o.address_key = $2 and o.delivered_at >= $3
+                and o.order_id <> $4 and octet_length(a.doorstep) > 0
+              order by o.delivered_at desc limit $5)
+            union all
+            (select o.order_id, o.address_key, o.snapshot -> 'address' as address, a.doorstep
+               from orders o join photo_attempts a on a.photo_id = o.accepted_photo_id
+              where o.accepted_photo_id is not null and o.geo_cell = any($1::bigint[])
+                and o.delivered_at >= $3 and o.order_id <> $4 and octet_length(a.doorstep) > 0
+                and o.address_key is distinct from $2
+              order by o.geo_cell = $7 desc, o.delivered_at desc limit $6)
+            """,
+            cells,
+            address_key,
+            since,
+            other_than_order,
+            limit_same_address,
+            limit_nearby,
+            centre,
+        )
+        return [msgspec.convert(dict(row), DoorCandidate) for row in rows]
 
     async def expired_evidence(self, *, created_before: datetime, limit: int) -> list[AttemptRecord]:
         """Attempts past retention whose evidence is still stored and whose order has no open claim."""

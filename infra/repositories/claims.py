@@ -47,7 +47,20 @@ class WeeklyCityIncidents(msgspec.Struct, frozen=True, kw_only=True):
     claims: int
     compensations: int
     compensated_kopecks: int
+    # Attempts that carry a failed advisory check (door.unfamiliar): accepted, but worth a look.
+    advisories: int
 
+
+class CourierAdvisories(msgspec.Struct, frozen=True, kw_only=True):
+    courier_id: str
+    city: str
+    attempts: int
+    advisories: int
+
+
+# An attempt with a failed advisory check; advisory checks exist since migration 0040.
+_HAS_ADVISORY = """exists (select 1 from jsonb_array_elements(a.checks) as c
+                where c ->> 'severity' = 'advisory' and not (c ->> 'passed')::boolean)"""
 
 _CLAIM_COLUMNS = (
     "claim_id, order_id, customer_id, kind, comment, status, decision, amount_kopecks, reason,"
@@ -141,7 +154,7 @@ class ClaimRepository:
     async def weekly_incidents(self, start: datetime, end: datetime) -> list[WeeklyCityIncidents]:
         """Per city and ISO week (Monday, UTC): drops, rejected attempts, claims, compensations."""
         rows = await self._conn.fetch(
-            """
+            f"""
             with drops as (
                 select o.city, date_trunc('week', o.delivered_at at time zone 'UTC') as week, count(*) as n
                   from orders o
@@ -163,25 +176,52 @@ class ClaimRepository:
                   from claims c join orders o using (order_id)
                  where c.decision = 'compensate' and c.decided_at >= $1 and c.decided_at < $2
                  group by 1, 2
+            ), advised as (
+                select o.city, date_trunc('week', a.created_at at time zone 'UTC') as week, count(*) as n
+                  from photo_attempts a join orders o using (order_id)
+                 where a.created_at >= $1 and a.created_at < $2 and {_HAS_ADVISORY}
+                 group by 1, 2
             ), keys as (
                 select city, week from drops union select city, week from rejected
                 union select city, week from claimed union select city, week from compensated
+                union select city, week from advised
             )
             select k.city, (k.week at time zone 'UTC') as week_start,
                    coalesce(d.n, 0) as door_drops, coalesce(r.n, 0) as rejected_attempts,
                    coalesce(c.n, 0) as claims, coalesce(p.n, 0) as compensations,
-                   coalesce(p.amount, 0) as compensated_kopecks
+                   coalesce(p.amount, 0) as compensated_kopecks, coalesce(v.n, 0) as advisories
               from keys k
               left join drops d on d.city = k.city and d.week = k.week
               left join rejected r on r.city = k.city and r.week = k.week
               left join claimed c on c.city = k.city and c.week = k.week
               left join compensated p on p.city = k.city and p.week = k.week
+              left join advised v on v.city = k.city and v.week = k.week
              order by k.city, k.week
-            """,
+            """,  # noqa: S608 (a constant of this module, no input)
             start,
             end,
         )
         return [msgspec.convert(row, WeeklyCityIncidents) for row in rows]
+
+    async def advisories_per_courier(
+        self, start: datetime, end: datetime, *, limit: int
+    ) -> list[CourierAdvisories]:
+        """Couriers with advisory findings on their attempts in [start, end), most first, with their attempts."""
+        rows = await self._conn.fetch(
+            f"""
+            select a.courier_id, o.city, count(*) as attempts,
+                   count(*) filter (where {_HAS_ADVISORY}) as advisories
+              from photo_attempts a join orders o using (order_id)
+             where a.created_at >= $1 and a.created_at < $2
+             group by 1, 2
+            having count(*) filter (where {_HAS_ADVISORY}) > 0
+             order by advisories desc, a.courier_id, o.city limit $3
+            """,  # noqa: S608 (a constant of this module, no input)
+            start,
+            end,
+            limit,
+        )
+        return [msgspec.convert(row, CourierAdvisories) for row in rows]
 
 
 class AuditRepository:

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from infra.addresses import address_key, geo_cell
 from infra.documents import OrderSnapshot
 from infra.repositories.connection import Connection
 
@@ -60,22 +61,25 @@ class OrderRepository:
         snapshot: OrderSnapshot | dict[str, Any],
     ) -> tuple[OrderRecord, bool]:
         """Insert or replace the snapshot (a struct, or its JSON form); returns the record and whether it was created."""
-        if isinstance(snapshot, OrderSnapshot):
-            snapshot = msgspec.to_builtins(snapshot)
+        typed = snapshot if isinstance(snapshot, OrderSnapshot) else msgspec.convert(snapshot, OrderSnapshot)
+        address = typed.address
         row = await self._conn.fetchrow(
             f"""
-            insert into orders (order_id, customer_id, city, label_code, snapshot)
-            values ($1, $2, $3, $4, $5)
+            insert into orders (order_id, customer_id, city, label_code, snapshot, address_key, geo_cell)
+            values ($1, $2, $3, $4, $5, $6, $7)
             on conflict (order_id) do update
                set customer_id = excluded.customer_id, city = excluded.city,
-                   label_code = excluded.label_code, snapshot = excluded.snapshot, updated_at = now()
+                   label_code = excluded.label_code, snapshot = excluded.snapshot,
+                   address_key = excluded.address_key, geo_cell = excluded.geo_cell, updated_at = now()
             returning {_COLUMNS}, (xmax = 0) as created
             """,  # noqa: S608
             order_id,
             customer_id,
             city,
             label_code,
-            snapshot,
+            msgspec.to_builtins(typed),
+            address_key(address),
+            geo_cell(address.lat, address.lon),
         )
         assert row is not None
         return msgspec.convert(row, OrderRecord), bool(row["created"])

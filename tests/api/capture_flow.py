@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import random
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,7 +14,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.conftest import AuthHeaders
 from tests.factories import new_id, order_body
-from tests.photo_factory import DEFAULT_ADDRESS, PhotoSpec, make_device_key, make_photo, sign_photo
+from tests.photo_factory import (
+    DEFAULT_ADDRESS,
+    PhotoSpec,
+    make_device_key,
+    make_photo,
+    offset_point,
+    sign_photo,
+)
 
 # The in-process test client or a real HTTP client against `courier-api serve`.
 Client = httpx.AsyncClient
@@ -31,6 +39,9 @@ class DoorDrop:
     key: Ed25519PrivateKey
     session_id: str
     nonce: str
+    # The order's address, where the photos are taken by default.
+    lat: float = DEFAULT_ADDRESS[0]
+    lon: float = DEFAULT_ADDRESS[1]
 
     def photo(self, **overrides: Any) -> bytes:
         base = PhotoSpec(
@@ -38,6 +49,8 @@ class DoorDrop:
             nonce=self.nonce,
             captured_at=datetime.now(UTC),
             seed=int(uuid.UUID(self.session_id)) % 1_000_000,
+            lat=self.lat,
+            lon=self.lon,
         )
         return make_photo(dataclasses.replace(base, **overrides))
 
@@ -53,8 +66,24 @@ class DoorDrop:
         }
 
 
+def somewhere_in_town() -> tuple[float, float]:
+    """A random address within ~15 km of the default one: each door drop in its own map cell, mostly.
+
+    The door check compares a photo with the accepted photos around its address; spreading the
+    tests' orders keeps that to the photos a test means it to see.
+    """
+    return offset_point(
+        *DEFAULT_ADDRESS, north_m=random.uniform(-15_000, 15_000), east_m=random.uniform(-15_000, 15_000)
+    )
+
+
 async def prepare_order(
-    client: Client, auth: AuthHeaders, *, opt_in: bool = True, **body: Any
+    client: Client,
+    auth: AuthHeaders,
+    *,
+    opt_in: bool = True,
+    at: tuple[float, float] = DEFAULT_ADDRESS,
+    **body: Any,
 ) -> dict[str, str]:
     order_id, customer_id, courier_id = (
         new_id(),
@@ -62,7 +91,7 @@ async def prepare_order(
         new_id("cour"),
     )
     label = body.pop("label_code", None) or f"DD{uuid.uuid4().hex[:10].upper()}"
-    lat, lon = DEFAULT_ADDRESS
+    lat, lon = at
     payload = order_body(customer_id=customer_id, label_code=label, lat=lat, lon=lon, **body)
     created = await client.put(f"/v1/orders/{order_id}", json=payload, headers=auth("service", "oms"))
     assert created.status_code == 201, created.text
@@ -90,8 +119,12 @@ async def enroll(client: Client, auth: AuthHeaders, courier_id: str) -> tuple[st
     return str(enrolled.json()["deviceId"]), key
 
 
-async def door_drop(client: Client, auth: AuthHeaders, **body: Any) -> DoorDrop:
-    order = await prepare_order(client, auth, **body)
+async def door_drop(
+    client: Client, auth: AuthHeaders, *, at: tuple[float, float] | None = None, **body: Any
+) -> DoorDrop:
+    """A door drop ready for its photo, at `at` (else somewhere in town) and its own address text."""
+    lat, lon = at or somewhere_in_town()
+    order = await prepare_order(client, auth, at=(lat, lon), **body)
     device_id, key = await enroll(client, auth, order["courier_id"])
     opened = await client.post(
         f"/v1/deliveries/{order['order_id']}/capture-sessions",
@@ -109,4 +142,6 @@ async def door_drop(client: Client, auth: AuthHeaders, **body: Any) -> DoorDrop:
         key=key,
         session_id=session["sessionId"],
         nonce=session["nonce"],
+        lat=lat,
+        lon=lon,
     )

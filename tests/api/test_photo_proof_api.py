@@ -13,7 +13,7 @@ from infra.database import Database
 from infra.storage import ObjectStore
 from tests.api.capture_flow import Client, door_drop, enroll, prepare_order
 from tests.conftest import AuthHeaders
-from tests.photo_factory import DEFAULT_ADDRESS, offset_point
+from tests.photo_factory import offset_point
 
 PHOTOS = "/v1/deliveries/{}/photos"
 
@@ -101,7 +101,7 @@ async def test_same_idempotency_key_replays_and_a_different_body_is_refused(
 
 async def test_each_bad_photo_gets_its_retake_code(client: Client, auth: AuthHeaders) -> None:
     drop = await door_drop(client, auth)
-    far = offset_point(*DEFAULT_ADDRESS, north_m=900, east_m=0)
+    far = offset_point(drop.lat, drop.lon, north_m=900, east_m=0)
     other = await door_drop(client, auth)  # another order's session: its nonce is not this session's
     cases = [
         ("provenance.nonce", drop.photo(nonce=None)),  # a gallery picture has no session nonce
@@ -158,7 +158,8 @@ async def test_the_same_photo_for_another_order_is_a_duplicate(client: Client, a
     data = first.photo()
     answer = await client.post(PHOTOS.format(first.order_id), content=data, headers=first.headers(auth, data))
     assert answer.json()["verdict"] == "accepted", failed(answer.json())
-    second = await door_drop(client, auth)
+    # Another flat of the same building (the doorstep check compares within the building's cells).
+    second = await door_drop(client, auth, at=(first.lat, first.lon))
     # The same scene and label re-shot for another order: only the nonce and label text are right.
     reused = second.photo(seed=int(uuid.UUID(first.session_id)) % 1_000_000)
     answer = await client.post(

@@ -14,6 +14,7 @@ MONDAY = datetime(2026, 11, 2, tzinfo=UTC)
 
 def week(city: str, index: int, drops: int, claims: int) -> IncidentRow:
     return IncidentRow(
+        advisories=0,
         city=city,
         week_start=MONDAY + timedelta(weeks=index),
         door_drops=drops,

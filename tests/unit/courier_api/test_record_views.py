@@ -83,6 +83,7 @@ def test_incident_rows_get_their_rate_beside_the_copied_counts() -> None:
         claims=2,
         compensations=1,
         compensated_kopecks=150_000,
+        advisories=3,
     )
     row = view_of(IncidentRow, week, claims_per_1000_drops=5.0)
     assert msgspec.json.decode(msgspec.json.encode(row)) == {
@@ -94,6 +95,7 @@ def test_incident_rows_get_their_rate_beside_the_copied_counts() -> None:
         "compensations": 1,
         "compensatedKopecks": 150_000,
         "claimsPer1000Drops": 5.0,
+        "advisories": 3,
     }
 
 
