@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -91,6 +92,9 @@ class DevMailbox:
             return list(self._webhooks)
 
     async def start(self) -> None:
+        # aiosmtpd logs every connection at INFO ("Peer", "EOF received"...): the terminal gets our one
+        # line per notification instead.
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
         if self._controller is not None:
             # Starting waits for the sink's thread to answer; not on the event loop.
             await asyncio.to_thread(self._controller.start)
