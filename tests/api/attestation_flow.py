@@ -8,7 +8,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg
 import httpx
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -147,14 +146,3 @@ async def open_drop(
         nonce=session["nonce"],
     )
     return AttestedDrop(drop=drop, key=key)
-
-
-async def lock_waiters(conn: asyncpg.Connection) -> int:
-    found = await conn.fetchval(
-        "select count(*) from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'"
-    )
-    return int(found)
-
-
-def failed(answer: dict[str, Any]) -> set[str]:
-    return {check["code"] for check in answer["checks"] if not check["passed"]}

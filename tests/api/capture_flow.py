@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -145,3 +146,16 @@ async def door_drop(
         lat=lat,
         lon=lon,
     )
+
+
+def failed(answer: dict[str, Any]) -> set[str]:
+    """The codes of the checks an upload's answer says failed."""
+    return {check["code"] for check in answer["checks"] if not check["passed"]}
+
+
+async def lock_waiters(conn: asyncpg.Connection) -> int:
+    """How many sessions of this database wait for a lock now (races are held until they do)."""
+    found = await conn.fetchval(
+        "select count(*) from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'"
+    )
+    return int(found)

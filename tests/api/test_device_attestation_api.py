@@ -31,11 +31,10 @@ from tests.api.attestation_flow import (
     courier,
     enroll_android,
     enroll_ios,
-    failed,
     open_drop,
     refusal,
 )
-from tests.api.capture_flow import Client
+from tests.api.capture_flow import Client, failed
 from tests.conftest import AuthHeaders
 from tests.photo_factory import make_device_key
 from tests.unit.device_attestation.attestation_builders import (

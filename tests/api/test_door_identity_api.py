@@ -11,14 +11,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tests.api.capture_flow import Client, DoorDrop, door_drop, somewhere_in_town
+from tests.api.capture_flow import Client, DoorDrop, door_drop, failed, somewhere_in_town
 from tests.conftest import AuthHeaders
 
 PHOTOS = "/v1/deliveries/{}/photos"
-
-
-def failed(answer: dict[str, Any]) -> set[str]:
-    return {check["code"] for check in answer["checks"] if not check["passed"]}
 
 
 def check(answer: dict[str, Any], code: str) -> dict[str, Any]:

@@ -11,15 +11,11 @@ from PIL import Image
 
 from infra.database import Database
 from infra.storage import ObjectStore
-from tests.api.capture_flow import Client, door_drop, enroll, prepare_order
+from tests.api.capture_flow import Client, door_drop, enroll, failed, prepare_order
 from tests.conftest import AuthHeaders
 from tests.photo_factory import offset_point
 
 PHOTOS = "/v1/deliveries/{}/photos"
-
-
-def failed(answer: dict) -> set[str]:  # type: ignore[type-arg]
-    return {check["code"] for check in answer["checks"] if not check["passed"]}
 
 
 async def test_accepted_photo_completes_the_delivery_and_stores_evidence(

@@ -57,10 +57,6 @@ async def timed(
         yield test_client
 
 
-def failed(answer: dict[str, Any]) -> set[str]:
-    return {check["code"] for check in answer["checks"] if not check["passed"]}
-
-
 async def upload(client: Client, auth: AuthHeaders, drop: DoorDrop, **photo: Any) -> Any:
     data = drop.photo(**photo)
     return await client.post(PHOTOS.format(drop.order_id), content=data, headers=drop.headers(auth, data))

@@ -20,7 +20,8 @@ from infra.database import Database
 from infra.devstack import DevStack
 from infra.devstack.ports import free_port
 from infra.settings import Settings
-from tests.api.attestation_flow import PHOTOS, courier, enroll_ios, failed, lock_waiters, open_drop
+from tests.api.attestation_flow import PHOTOS, courier, enroll_ios, open_drop
+from tests.api.capture_flow import failed, lock_waiters
 from tests.conftest import AuthHeaders
 from tests.processes import service_env, start_api, stop
 from tests.unit.device_attestation.attestation_builders import APPLE_APP_ID, AttestationPki, make_pki

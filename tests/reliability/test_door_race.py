@@ -9,17 +9,15 @@ cell lock does. The in-process test client serves one request at a time, so this
 
 from __future__ import annotations
 
-import asyncio
 import random
 
-import asyncpg
 import httpx
 
 from infra.database import Database
-from tests.api.capture_flow import door_drop, somewhere_in_town
+from tests.api.capture_flow import door_drop, failed, somewhere_in_town
 from tests.conftest import AuthHeaders
 from tests.reliability.conftest import LiveApi
-from tests.reliability.test_duplicate_race import BLOCKED_DEADLINE_S, PHOTOS, failed, lock_waiters
+from tests.reliability.racing_uploads import upload_all_at_the_recording_step
 
 
 async def test_one_door_uploaded_for_two_flats_at_once_is_accepted_once(
@@ -33,28 +31,9 @@ async def test_one_door_uploaded_for_two_flats_at_once_is_accepted_once(
     ]
     door = random.randrange(10**6, 10**7)
     photos = [drops[0].photo(seed=door), drops[1].photo(seed=door, orientation=6)]
-    observer = await asyncpg.connect(live_api.settings.database_url)
-    try:
-        # Hold both orders' rows, so both uploads reach the recording step before either commits:
-        # one waits on its row under the cell locks, the other on the cell locks themselves.
-        async with live_db.transaction() as uow:
-            for drop in drops:
-                await uow.orders.get(drop.order_id, for_update=True)
-            uploads = [
-                asyncio.create_task(
-                    http.post(PHOTOS.format(drop.order_id), content=data, headers=drop.headers(auth, data))
-                )
-                for drop, data in zip(drops, photos, strict=True)
-            ]
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + BLOCKED_DEADLINE_S
-            while await lock_waiters(observer) < len(uploads):
-                assert not any(task.done() for task in uploads), "an upload finished past a held lock"
-                assert loop.time() < deadline, "the uploads never reached the recording step"
-                await asyncio.sleep(0.02)  # polling PostgreSQL for a state, not waiting for time
-        answers = await asyncio.gather(*uploads)
-    finally:
-        await observer.close()
+    answers = await upload_all_at_the_recording_step(
+        http, auth, live_db, live_api.settings.database_url, drops, photos
+    )
     assert [answer.status_code for answer in answers] == [201, 201], [answer.text for answer in answers]
     verdicts = sorted(answer.json()["verdict"] for answer in answers)
     assert verdicts == ["accepted", "rejected"], [failed(answer.json()) for answer in answers]
