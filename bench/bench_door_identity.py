@@ -25,14 +25,14 @@ import statistics
 import sys
 import time
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import numpy as np
 
-from photo_pipeline import Expectations, PhotoLimits, verify
+from infra.devstack.doorstep_photo import default_expectations
+from photo_pipeline import PhotoLimits, verify
 from photo_pipeline.doorstep import MATCH_MIN_INLIERS, compare_doorsteps
 from tests.doorstep_factory import EVASIONS, Doorstep, evade, random_shot, shoot
-from tests.photo_factory import DEFAULT_ADDRESS, DEFAULT_CAPTURED_AT, DEFAULT_LABEL_CODE, DEFAULT_NONCE
 
 N_BUILDINGS = 20
 DOORS = 3
@@ -43,15 +43,7 @@ Key = tuple[int, int, int | str]
 
 def run(buildings: int = N_BUILDINGS, seed: int = 1) -> dict[str, object]:
     """Photograph, verify and compare; the counts behind the table."""
-    expectations = Expectations(
-        nonce=DEFAULT_NONCE,
-        label_code=DEFAULT_LABEL_CODE,
-        session_opened_at=DEFAULT_CAPTURED_AT - timedelta(minutes=10),
-        session_expires_at=DEFAULT_CAPTURED_AT + timedelta(minutes=20),
-        now=DEFAULT_CAPTURED_AT + timedelta(minutes=1),
-        address_lat=DEFAULT_ADDRESS[0],
-        address_lon=DEFAULT_ADDRESS[1],
-    )
+    expectations = default_expectations()
     limits = PhotoLimits()
     rng = np.random.default_rng(seed)
     prints: dict[Key, bytes] = {}

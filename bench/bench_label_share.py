@@ -17,14 +17,12 @@ import statistics
 import sys
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from photo_pipeline import Expectations, PhotoLimits, verify
+from infra.devstack.doorstep_photo import default_expectations
+from photo_pipeline import PhotoLimits, verify
 from tests.photo_factory import (
-    DEFAULT_ADDRESS,
-    DEFAULT_CAPTURED_AT,
     DEFAULT_LABEL_CODE,
-    DEFAULT_NONCE,
     honest_specs,
     make_photo,
     true_label_share,
@@ -36,15 +34,7 @@ TARGET_REL_ERROR = 0.25
 
 def run(count: int = N_PHOTOS, *, verbose: bool = False) -> list[dict[str, object]]:
     """Verify `count` honest photos; one row per photo."""
-    expectations = Expectations(
-        nonce=DEFAULT_NONCE,
-        label_code=DEFAULT_LABEL_CODE,
-        session_opened_at=DEFAULT_CAPTURED_AT - timedelta(minutes=10),
-        session_expires_at=DEFAULT_CAPTURED_AT + timedelta(minutes=20),
-        now=DEFAULT_CAPTURED_AT + timedelta(minutes=1),
-        address_lat=DEFAULT_ADDRESS[0],
-        address_lon=DEFAULT_ADDRESS[1],
-    )
+    expectations = default_expectations()
     limits = PhotoLimits()
     rows: list[dict[str, object]] = []
     for spec in honest_specs(count):

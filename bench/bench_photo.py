@@ -22,20 +22,18 @@ import platform
 import statistics
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from unittest import mock
 
 import simplejpeg
 import zxingcpp
 from PIL import Image
 
+from infra.devstack.doorstep_photo import default_expectations
 from photo_pipeline import Expectations, PhotoLimits, turbojpeg, verify
 from photo_pipeline.doorstep import doorstep_fingerprint
 from tests.photo_factory import (
-    DEFAULT_ADDRESS,
-    DEFAULT_CAPTURED_AT,
     DEFAULT_LABEL_CODE,
-    DEFAULT_NONCE,
     PhotoSpec,
     make_photo,
 )
@@ -85,15 +83,7 @@ def _doorstep_ms(data: bytes, expectations: Expectations, limits: PhotoLimits, r
 
 def run(n_photos: int = N_PHOTOS, repeats: int = 3) -> list[dict[str, object]]:
     """Measure both pipelines on `n_photos` 12 MP photos; one row per photo."""
-    expectations = Expectations(
-        nonce=DEFAULT_NONCE,
-        label_code=DEFAULT_LABEL_CODE,
-        session_opened_at=DEFAULT_CAPTURED_AT - timedelta(minutes=10),
-        session_expires_at=DEFAULT_CAPTURED_AT + timedelta(minutes=20),
-        now=DEFAULT_CAPTURED_AT + timedelta(minutes=1),
-        address_lat=DEFAULT_ADDRESS[0],
-        address_lon=DEFAULT_ADDRESS[1],
-    )
+    expectations = default_expectations()
     limits = PhotoLimits()
     rows: list[dict[str, object]] = []
     step = 0.095 / max(1, n_photos - 1)

@@ -32,6 +32,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from PIL import Image, ImageFilter
 
+from photo_pipeline import Expectations
+
 __all__ = [
     "DEFAULT_ADDRESS",
     "DEFAULT_CAPTURED_AT",
@@ -40,6 +42,7 @@ __all__ = [
     "BarcodeKind",
     "PhotoSpec",
     "Scene",
+    "default_expectations",
     "exif_bytes",
     "make_device_key",
     "make_photo",
@@ -59,6 +62,20 @@ DEFAULT_LABEL_CODE = "DD2026000123RU"
 DEFAULT_CAPTURED_AT = datetime(2026, 11, 20, 9, 30, 0, tzinfo=UTC)
 # A Moscow doorstep (lat, lon).
 DEFAULT_ADDRESS = (55.751244, 37.618423)
+
+
+def default_expectations() -> Expectations:
+    """What the server expects of a photo made with the defaults: its session, label and address."""
+    return Expectations(
+        nonce=DEFAULT_NONCE,
+        label_code=DEFAULT_LABEL_CODE,
+        session_opened_at=DEFAULT_CAPTURED_AT - timedelta(minutes=10),
+        session_expires_at=DEFAULT_CAPTURED_AT + timedelta(minutes=20),
+        now=DEFAULT_CAPTURED_AT + timedelta(minutes=1),
+        address_lat=DEFAULT_ADDRESS[0],
+        address_lon=DEFAULT_ADDRESS[1],
+    )
+
 
 _MSK = timedelta(hours=3)
 _ORIENT_STORE = {
