@@ -298,7 +298,7 @@ _MAX_REACH: Final = {"Code128": 1.5, "QRCode": 2.4, "DataMatrix": 2.4}
 # Lines are first sampled this far (the template's edges plus ~40%), then on to `_MAX_REACH`.
 _FIRST_REACH: Final = {"Code128": 0.9, "QRCode": 1.9, "DataMatrix": 1.9}
 _SAMPLES_PER_LINE: Final = 32
-_LINES_PER_CODE: Final = 100.0
+_LINES_PER_CODE: Final = 64.0
 _MARGIN_SAMPLES: Final = 64
 _PAPER_QUANTILE: Final = 0.9  # upper quantile of a line: the paper between marks
 _MIN_CODE_CONTRAST: Final = 25.0  # paper minus ink inside the code, 0-255
@@ -358,7 +358,8 @@ def measure_sheet(gray: U8, code: DecodedCode, full_width: int, full_height: int
         # zxing's quadrilateral of a linear code spans only the scan lines that decoded.
         half_v = max(half_v, _MIN_BAR_ASPECT * half_u)
     size = max(2.0 * half_u, 2.0 * half_v)
-    # Lines 1 px apart up to ~100 per code size: a large label's edges to within 1%, at a bounded cost.
+    # Lines 1 px apart up to 64 per code size: a large label's edges to within ~1.5%, at a bounded cost
+    # (on the synthetic set 100 lines gave the same worst error, 13%, and cost more).
     stride = max(1.0, size / _LINES_PER_CODE)
     # The four directions sampled in one gather and one sort (right, left, down, up).
     axes = np.array([u, -u, v, -v])
@@ -374,13 +375,13 @@ def measure_sheet(gray: U8, code: DecodedCode, full_width: int, full_height: int
     inside = max(1, int(0.6 * half_v / stride))
     code_px = np.concatenate([sorted_all[2][:inside], sorted_all[3][:inside]])
     top = int(_PAPER_QUANTILE * (_SAMPLES_PER_LINE - 1))
-    paper_hi = float(np.median(code_px[:, top]))
-    ink = float(np.median(code_px[:, _SAMPLES_PER_LINE - 1 - top]))
+    paper_hi = _median(code_px[:, top])
+    ink = _median(code_px[:, _SAMPLES_PER_LINE - 1 - top])
     contrast = paper_hi - ink
     if contrast < _MIN_CODE_CONTRAST:
         return _estimate(kind, 2.0 * half_u, 2.0 * half_v, frame)
     spaces = code_px[code_px > paper_hi - 0.3 * contrast]
-    paper = float(np.median(spaces)) if spaces.size else paper_hi
+    paper = _median(spaces) if spaces.size else paper_hi
     starts = (half_u, half_u, half_v, half_v)
     run = max(2, int(0.03 * size / stride))
     found = _edge_ends(sorted_all, outside_all, starts, stride, run, paper, paper_hi, contrast)
@@ -427,49 +428,54 @@ def _edge_ends(
     contrast: float,
 ) -> list[float] | None:
     """Each direction's distance from the code's centre to the sheet's edge, or None when an
-    edge is not within the sampled lines."""
+    edge is not within the sampled lines. The four directions are judged together: (4, lines)."""
     top = int(_PAPER_QUANTILE * (_SAMPLES_PER_LINE - 1))
-    mid = _SAMPLES_PER_LINE // 2
-    ends: list[float] = []
-    for ordered, outside, start in zip(sorted_all, outside_all, starts, strict=True):
-        hi = ordered[:, top]
-        lo = ordered[:, _SAMPLES_PER_LINE - 1 - top]
-        begin = max(1, int(start / stride))
-        tolerance = max(3.0, _PAPER_TOLERANCE * paper)
-        # A blank line is paper if its median is the paper's (the code's spaces, +-3%: shading
-        # across a sheet stays within that, a light wall or parcel rarely does).
-        blank = (hi - lo) < 0.35 * contrast
-        # The quiet zone just past the code's end on this side is paper by definition: shading
-        # across a sheet moves the paper's level, so compare with the paper on this side.
-        quiet = ordered[begin : begin + run + 2, mid][blank[begin : begin + run + 2]]
-        level = float(np.median(quiet)) if quiet.size else paper
-        if abs(level - paper) > 2.0 * tolerance:
-            level = paper
-        on_paper = blank & (np.abs(ordered[:, mid] - level) <= tolerance + 0.5 * (paper_hi - paper))
-        # A line with text or bars: dark marks with paper between them (a dark door frame or
-        # floor grout has no paper-level gaps).
-        # The brightest samples of a printed line are the paper between its marks; a dense
-        # line of text leaves only a few of them.
-        gaps = ordered[:, -2]
-        marked = (
-            ~blank
-            & (lo < paper_hi - 0.4 * contrast)
-            & (gaps >= paper_hi - 0.25 * contrast)
-            & (gaps <= paper_hi + 2.0 * tolerance)
-        )
-        off = ~(on_paper | marked) | outside
-        off[:begin] = False
-        end = _first_run(off, run)
-        if end is None:
-            return None
-        # A label has a blank margin inside its edge: "marks" after the last blank paper line are
-        # a light wall's or door's own features (mouldings, grout) that happened to pass as print.
-        paperish = blank & (np.abs(ordered[:, mid] - level) <= 2.0 * tolerance)
-        blank_paper = np.flatnonzero(paperish[begin:end])
-        if blank_paper.size:
-            end = begin + int(blank_paper[-1]) + 1
-        ends.append((end - 0.5) * stride)  # between the last paper line and the first other
-    return ends
+    count = sorted_all.shape[1]
+    if count < run:
+        return None
+    hi = sorted_all[:, :, top]
+    lo = sorted_all[:, :, _SAMPLES_PER_LINE - 1 - top]
+    middle = sorted_all[:, :, _SAMPLES_PER_LINE // 2]
+    gaps = sorted_all[:, :, -2]
+    index = np.arange(count)
+    begins = np.maximum(1, (np.array(starts) / stride).astype(np.intp))[:, None]
+    tolerance = max(3.0, _PAPER_TOLERANCE * paper)
+    # A blank line is paper if its median is the paper's (the code's spaces, +-3%: shading
+    # across a sheet stays within that, a light wall or parcel rarely does).
+    blank = (hi - lo) < 0.35 * contrast
+    # The quiet zone just past the code's end on each side is paper by definition: shading
+    # across a sheet moves the paper's level, so compare with the paper on that side.
+    quiet = blank & (index >= begins) & (index < begins + run + 2)
+    levels = np.full((4, 1), paper)
+    for k in range(4):
+        values = middle[k][quiet[k]]
+        level = _median(values) if values.size else paper
+        if abs(level - paper) <= 2.0 * tolerance:
+            levels[k, 0] = level
+    on_paper = blank & (np.abs(middle - levels) <= tolerance + 0.5 * (paper_hi - paper))
+    # A line with text or bars: dark marks with paper between them (a dark door frame or
+    # floor grout has no paper-level gaps). The brightest samples of a printed line are the
+    # paper between its marks; a dense line of text leaves only a few of them.
+    marked = (
+        ~blank
+        & (lo < paper_hi - 0.4 * contrast)
+        & (gaps >= paper_hi - 0.25 * contrast)
+        & (gaps <= paper_hi + 2.0 * tolerance)
+    )
+    off = (~(on_paper | marked) | outside_all) & (index >= begins)
+    # The first run of `run` lines off the sheet, per direction.
+    sums = np.concatenate([np.zeros((4, 1), dtype=np.intp), np.cumsum(off, axis=1)], axis=1)
+    hits = (sums[:, run:] - sums[:, :-run]) == run
+    if not hits.any(axis=1).all():
+        return None
+    ends = hits.argmax(axis=1)[:, None]
+    # A label has a blank margin inside its edge: "marks" after the last blank paper line are
+    # a light wall's or door's own features (mouldings, grout) that happened to pass as print.
+    paperish = blank & (np.abs(middle - levels) <= 2.0 * tolerance) & (index >= begins) & (index < ends)
+    last = count - 1 - paperish[:, ::-1].argmax(axis=1)
+    ends = np.where(paperish.any(axis=1), last + 1, ends[:, 0])
+    # Between the last paper line and the first other.
+    return [float((end - 0.5) * stride) for end in ends]
 
 
 def _edge_outsides(
@@ -563,16 +569,17 @@ def _sorted_lines(
     inside = (xi >= 0) & (xi < gw) & (yi >= 0) & (yi < gh)
     values = gray[np.minimum(np.maximum(yi, 0), gh - 1), np.minimum(np.maximum(xi, 0), gw - 1)]
     # Sorting uint8 then converting is cheaper than the other way round.
-    return np.sort(values, axis=2).astype(np.float64), inside.mean(axis=2) < 0.7
+    return np.sort(values, axis=2).astype(np.float64), inside.sum(axis=2) < 0.7 * samples
 
 
-def _first_run(flags: npt.NDArray[np.bool_], run: int) -> int | None:
-    """Index of the first of `run` consecutive True values, or None."""
-    if flags.size < run:
-        return None
-    window = np.convolve(flags.astype(np.int32), np.ones(run, dtype=np.int32), mode="valid")
-    hits = np.flatnonzero(window == run)
-    return int(hits[0]) if hits.size else None
+def _median(values: npt.NDArray[np.float64]) -> float:
+    """np.median of a 1-D array without its overhead (a tenth of the cost on these short lines)."""
+    n = values.size
+    half = n // 2
+    if n % 2:
+        return float(np.partition(values, half)[half])
+    part = np.partition(values, (half - 1, half))
+    return float(part[half - 1] + part[half]) / 2.0
 
 
 def _estimate(kind: str, length: float, height: float, frame: float) -> SheetShare:
