@@ -9,17 +9,27 @@ large are still refused.
 
 from __future__ import annotations
 
+import io
 from dataclasses import replace
 
+import msgspec
 import numpy as np
 import numpy.typing as npt
 import pytest
+from PIL import Image
 
 from photo_pipeline import Expectations, PhotoLimits, verify
-from photo_pipeline.barcode import DecodedCode
-from photo_pipeline.label import LabelReading, measure_sheet
+from photo_pipeline.barcode import DecodedCode, read_codes
+from photo_pipeline.label import LabelReading, _read_crop, locate_sheets, measure_sheet
 from photo_pipeline.verify import _check_label
-from tests.photo_factory import PhotoSpec, Scene, honest_specs, make_photo, true_label_share
+from tests.photo_factory import (
+    DEFAULT_LABEL_CODE,
+    PhotoSpec,
+    Scene,
+    honest_specs,
+    make_photo,
+    true_label_share,
+)
 
 # 2400x1800 keeps a 3% Code128 label above ~2.5 px per module and the test fast.
 SMALL_SENSOR = ((2400, 1800),)
@@ -227,3 +237,27 @@ def test_sheet_merged_with_a_wall_across_the_door_frame_is_still_read(
     assert verdict.decoded_label == expectations.label_code
     assert verdict.accepted, [c for c in verdict.checks if not c.passed]
     assert verdict.label_share == pytest.approx(true_label_share(spec), rel=0.25)
+
+
+def test_a_blob_cut_short_is_still_read_with_its_margin() -> None:
+    """The blob alone is read first (the cheaper crop); a blob whose edge cuts the code's end
+    is read again with the margin around it, so the cheaper first read costs no recall."""
+    spec = PhotoSpec(width=2400, height=1800, label_share=0.06, angle=0.0)
+    full = Image.open(io.BytesIO(make_photo(spec))).convert("L")
+    low = np.asarray(full.reduce(8))
+    scale_x, scale_y = full.width / low.shape[1], full.height / low.shape[0]
+    cand = locate_sheets(low)[0]
+    code = next(c for c in _read_crop(full, cand, scale_x, scale_y) if c.text == DEFAULT_LABEL_CODE)
+    x0, x1 = min(x for x, _ in code.corners), max(x for x, _ in code.corners)
+    cut = msgspec.structs.replace(cand, right=int((x1 - 0.05 * (x1 - x0)) / scale_x))
+    alone = full.crop(
+        (
+            int(cut.left * scale_x) - 8,
+            int(cut.top * scale_y) - 8,
+            int(cut.right * scale_x) + 8,
+            int(cut.bottom * scale_y) + 8,
+        )
+    )
+    assert all(c.text != DEFAULT_LABEL_CODE for c in read_codes(alone, thorough=False))
+    read = _read_crop(full, cut, scale_x, scale_y, wanted=DEFAULT_LABEL_CODE)
+    assert any(c.text == DEFAULT_LABEL_CODE for c in read)
