@@ -97,12 +97,13 @@ def _table(rows: list[dict[str, object]]) -> str:
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {len(rows)} honest photos from `honest_specs`",
         "",
         "| photos | wrongly refused | by check | code decoded | share within +-25% | median abs. error "
-        "| worst error (signed) | median verify ms |",
-        "|---:|---:|---|---:|---:|---:|---:|---:|",
+        "| worst error (signed) | measured / estimated | median verify ms |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---:|",
         f"| {len(rows)} | {len(refused)} | {', '.join(f'{k} {v}' for k, v in sorted(by_check.items())) or '-'} "
         f"| {len(decoded)}/{len(rows)} | {within}/{len(decoded)}"
         f"{f' ({unmeasured} without a share)' if unmeasured else ''} "
         f"| {statistics.median(errors):.1%} | {max(signed, key=abs):+.1%} "
+        f"| {len(decoded) - len(estimated)} / {len(estimated)} "
         f"| {statistics.median(float(str(r['ms'])) for r in rows):.0f} |",
         "",
         f"Sheet measured on {len(decoded) - len(estimated)} photos (median abs. error "
