@@ -34,10 +34,10 @@ Severity = Literal["blocking", "advisory"]
 # How far back a door is remembered: longer than a season of repeat orders, short enough that a
 # new tenant's door is not held against an old address for ever.
 DOOR_WINDOW: Final = timedelta(days=180)
-# The candidate bound, stated: at most this many accepted photos are compared per upload. Each
-# non-matching comparison costs ~11 ms of CPU (`compare_doorsteps` tries eight orientations; a
-# match ~36 ms, measured at b5ef6e8), so the accepting transaction spends at most ~0.7 s in
-# comparisons when nothing matches, in a worker thread. The newest
+# The candidate bound, stated: at most this many accepted photos are compared per upload. A
+# non-matching comparison costs ~1 ms of CPU (`compare_doorsteps` looks at each of eight orientations
+# with its strongest corners first; a match ~2 ms; `python -m bench.bench_door_identity` prints it),
+# so the accepting transaction spends at most ~60 ms in comparisons, in a worker thread. The newest
 # photos of this address, then the newest of other addresses in the address's own map cell (the
 # same building), then its eight neighbours.
 SAME_ADDRESS_MAX: Final = 12
