@@ -206,6 +206,10 @@ async def test_every_page_carries_the_security_headers_and_escapes_what_people_t
         page = await admin.get("/admin/incidents")
         assert page.status_code == 200, page.text
         assert_page_headers(page)
+        # The couriers' advisories table once, in the page's body; the title is plain text.
+        assert page.text.count('<table id="couriers">') == 1
+        title = page.text.split("<title>", 1)[1].split("</title>", 1)[0]
+        assert "<" not in title, title
         bad = await admin.get("/admin/incidents", params={"from": "yesterday"})
         assert bad.status_code == 422
         assert_page_headers(bad)
