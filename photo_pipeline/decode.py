@@ -51,8 +51,15 @@ class Planes(msgspec.Struct, frozen=True, kw_only=True):
     chroma: tuple[Image.Image, Image.Image] | None  # (Cb, Cr) mode "L"; None for a grayscale JPEG
 
 
-def decode_planes(data: bytes, width: int, height: int) -> Planes:
-    """Decode `data`, whose header says width x height; raise InvalidPhoto if it does not decode."""
+def decode_planes(
+    data: bytes, width: int, height: int, *, halved: bool = False, fresh: bool = False
+) -> Planes:
+    """Decode `data`, whose header says width x height; raise InvalidPhoto if it does not decode.
+
+    `halved`: at scale 1/2 (`turbojpeg.halved_size`), by the library's scaled inverse DCT, or by
+    a 2x2 box after the fallback decoder. `fresh`: into new memory rather than this thread's
+    scratch buffer, so that planes already handed out stay valid.
+    """
     if turbojpeg.AVAILABLE:
         try:
             header = turbojpeg.decode_header(data)
@@ -64,16 +71,19 @@ def decode_planes(data: bytes, width: int, height: int) -> Planes:
                 f"decoder sees {header.width}x{header.height}, header says {width}x{height}",
             )
         if header.colorspace in _PLANAR_COLORSPACES and header.subsampling in turbojpeg.KNOWN_SUBSAMPLINGS:
-            return _decode_with_turbojpeg(data, header)
-    return _decode_with_simplejpeg(data, width, height)
+            return _decode_with_turbojpeg(data, header, halved=halved, fresh=fresh)
+    return _decode_with_simplejpeg(data, width, height, halved=halved, fresh=fresh)
 
 
-def _decode_with_turbojpeg(data: bytes, header: turbojpeg.Header) -> Planes:
-    width, height = header.width, header.height
+def _decode_with_turbojpeg(data: bytes, header: turbojpeg.Header, *, halved: bool, fresh: bool) -> Planes:
+    if halved:
+        width, height = turbojpeg.halved_size(header.width, header.height)
+    else:
+        width, height = header.width, header.height
     try:
         # Every plane as the library writes it: padded to whole chroma samples (a 4:2:0 luma
         # plane of an odd-sized photo has one more row and column than the image).
-        written = turbojpeg.decode_geometry(data, header)
+        written = turbojpeg.decode_geometry(data, header, halved=halved)
     except turbojpeg.TurboJpegError as exc:
         raise _invalid(str(exc)) from exc
     # What the checks and the customer copy see: the image itself, chroma at its standard size.
@@ -81,15 +91,16 @@ def _decode_with_turbojpeg(data: bytes, header: turbojpeg.Header) -> Planes:
     if any(s.width > w.width or s.height > w.height for s, w in zip(shown, written, strict=True)):
         # Sampling factors libjpeg accepts but that leave a plane short of the image (luma not
         # the most sampled component): no phone writes these; the RGB path handles them.
-        return _decode_with_simplejpeg(data, width, height)
-    buffer = _scratch(sum(size.width * size.height for size in written))
+        return _decode_with_simplejpeg(data, header.width, header.height, halved=halved, fresh=fresh)
+    total = sum(size.width * size.height for size in written)
+    buffer = np.empty(total, dtype=np.uint8) if fresh else _scratch(total)
     planes: list[U8] = []
     start = 0
     for size in written:
         planes.append(buffer[start : start + size.width * size.height].reshape(size.height, size.width))
         start += size.width * size.height
     try:
-        turbojpeg.decode_planes(data, header, planes)
+        turbojpeg.decode_planes(data, header, planes, halved=halved)
     except turbojpeg.TurboJpegError as exc:
         raise _invalid(str(exc)) from exc
     views = (turbojpeg.PlaneSize(width, height), *shown[1:])
@@ -98,8 +109,8 @@ def _decode_with_turbojpeg(data: bytes, header: turbojpeg.Header) -> Planes:
     return Planes(luma=images[0], chroma=chroma)
 
 
-def _decode_with_simplejpeg(data: bytes, width: int, height: int) -> Planes:
-    buffer = _scratch(width * height * 4)
+def _decode_with_simplejpeg(data: bytes, width: int, height: int, *, halved: bool, fresh: bool) -> Planes:
+    buffer = np.empty(width * height * 4, dtype=np.uint8) if fresh else _scratch(width * height * 4)
     try:
         pixels = simplejpeg.decode_jpeg(data, colorspace="RGBX", buffer=buffer, strict=True)
     except ValueError as exc:
@@ -107,6 +118,9 @@ def _decode_with_simplejpeg(data: bytes, width: int, height: int) -> Planes:
     if pixels.shape != (height, width, 4):
         raise InvalidPhoto("photo.undecodable", f"decoded {pixels.shape}, header says {width}x{height}")
     rgb = Image.frombuffer("RGBX", (width, height), pixels, "raw", "RGBX", 0, 1)
+    if halved:  # a 2x2 box: the same size as libjpeg-turbo's 1/2 scale (an odd edge kept)
+        rgb = rgb.reduce(2)
+        width, height = rgb.size
     # Colour is only needed for the customer copy: convert a reduced frame, not 12 MP of it.
     factor = max(1, -(-max(width, height) // _FALLBACK_CHROMA_MAX_SIDE))
     _, cb, cr = (rgb.reduce(factor) if factor > 1 else rgb).convert("RGB").convert("YCbCr").split()

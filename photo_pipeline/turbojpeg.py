@@ -40,6 +40,7 @@ __all__ = [
     "decode_header",
     "decode_planes",
     "encode_planes",
+    "halved_size",
     "padded_plane",
     "plane_geometry",
     "read_frame",
@@ -226,12 +227,19 @@ def read_frame(data: bytes) -> Frame:
         pos += length
 
 
-def decode_geometry(data: bytes, header: Header) -> tuple[PlaneSize, ...]:
-    """What tjDecompressToYUVPlanes will write for `data`: its plane sizes at full scale.
+def halved_size(width: int, height: int) -> PlaneSize:
+    """The image size libjpeg-turbo decodes to at scale 1/2 (TJSCALED: rounded up)."""
+    return PlaneSize(width=(width + 1) // 2, height=(height + 1) // 2)
+
+
+def decode_geometry(data: bytes, header: Header, *, halved: bool = False) -> tuple[PlaneSize, ...]:
+    """What tjDecompressToYUVPlanes will write for `data`: its plane sizes at full scale, or at
+    scale 1/2 when `halved`.
 
     Computed from the file's own sampling factors, not from the subsampling the header names:
     a grayscale JPEG may declare 2x2 sampling, a 4:2:2 one may be coded as 2x2 + 1x2, and the
-    library then pads the planes to those factors.
+    library then pads the planes to those factors. At scale 1/2 the library pads the scaled
+    image the same way (turbojpeg.c: PAD(output_width, max_h_samp_factor) * h / max_h).
     """
     frame = read_frame(data)
     if (frame.width, frame.height) != (header.width, header.height):
@@ -241,7 +249,8 @@ def decode_geometry(data: bytes, header: Header) -> tuple[PlaneSize, ...]:
     expected_components = 1 if header.subsampling == SAMP_GRAY else 3
     if header.subsampling not in KNOWN_SUBSAMPLINGS or len(frame.factors) != expected_components:
         raise TurboJpegError(f"{len(frame.factors)} components, subsampling {header.subsampling}")
-    return sampled_geometry(frame.width, frame.height, frame.factors)
+    size = halved_size(frame.width, frame.height) if halved else PlaneSize(frame.width, frame.height)
+    return sampled_geometry(size.width, size.height, frame.factors)
 
 
 def decode_header(data: bytes) -> Header:
@@ -258,22 +267,28 @@ def decode_header(data: bytes) -> Header:
         lib.tjDestroy(handle)
 
 
-def decode_planes(data: bytes, header: Header, planes: Sequence[U8]) -> None:
-    """Decode at full scale into caller-owned planes (Y, then Cb and Cr unless grayscale).
+def decode_planes(data: bytes, header: Header, planes: Sequence[U8], *, halved: bool = False) -> None:
+    """Decode at full scale (or 1/2, `halved`) into caller-owned planes (Y, then Cb and Cr unless
+    grayscale).
 
     Each plane must hold at least the `decode_geometry` size (rows may be longer: the row stride
     is the array's); this is checked before the library runs, and a ValueError names the plane
-    that is too small. The image is the top-left width x height of the luma plane. A warning
+    that is too small. The image is the top-left width x height (`halved_size` at 1/2) of the
+    luma plane. At 1/2 the library's scaled inverse DCT makes each output pixel from the
+    block's lower frequencies: the entropy decoding, most of the cost, is the same. A warning
     from libjpeg (truncated or corrupt entropy data) is an error here: evidence must decode
     completely.
     """
-    required = decode_geometry(data, header)
+    required = decode_geometry(data, header, halved=halved)
     pointers, strides = _plane_arguments(planes, required, writable=True)
+    size = halved_size(header.width, header.height) if halved else PlaneSize(header.width, header.height)
     lib = _lib()
     handle = lib.tjInitDecompress()
     try:
+        # Asked for exactly the 1/2-scaled size, the library picks the scale 1/2 (the largest of
+        # its scaling factors whose output fits), and writes what `decode_geometry` computed.
         status = lib.tjDecompressToYUVPlanes(
-            handle, data, len(data), pointers, header.width, strides, header.height, _FLAG_STOPONWARNING
+            handle, data, len(data), pointers, size.width, strides, size.height, _FLAG_STOPONWARNING
         )
         if status != 0:
             raise TurboJpegError(_error(lib, handle))

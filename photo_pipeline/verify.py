@@ -1,16 +1,15 @@
 """Bytes in, verdict out: the delivery-photo verification.
 
-Cost plan for a 12 MP photo (see FACTS.md and bench/): the JPEG is decoded exactly once, at
-full resolution, straight to its luminance and chroma planes (`decode.py`: no colour conversion,
-no chroma upsampling, buffers reused per thread). One box reduction of the luminance by an
-integer factor k = ceil(longest side / customer_copy_max_side) gives the frame every other step
-uses: the customer copy (encoded from the reduced planes, so no separate resize), the quality
-metrics and the perceptual hashes; halving it once or twice more gives the images the metrics
-are computed and the label sheet is located on. Only the label crop is read at full resolution.
-Pillow never decodes: it parses headers and EXIF only. The decode is ~45 ms of the ~65 ms (the
-entropy decoding of the file is most of it); the rest is the label read, the reductions, the
-customer copy encode and the hashes. The doorstep fingerprint (`doorstep.py`) is computed on
-the 1/6 frame, resized to 512 px, in ~10 ms.
+Cost plan (figures per size and stage: `python -m bench.bench_photo`): the JPEG is decoded once,
+straight to its luminance and chroma planes (`decode.py`: no colour conversion, no chroma
+upsampling, buffers reused per thread); photos of 48 MP and more at scale 1/2, which keeps the
+12 MP a label read needs. The entropy decoding in that decode is most of verify's cost and the
+floor every decode pays. One box reduction of the luminance by an integer factor k = ceil(longest
+side / customer_copy_max_side) gives the frame the customer copy (encoded from the reduced
+planes, so no separate resize) and the perceptual hashes are made from; halving it once or twice
+more gives the images the metrics are computed on, the sheet is located on and the doorstep
+fingerprint (`doorstep.py`) is taken from. Only the label crop is read at the decoded resolution.
+Pillow never decodes: it parses headers and EXIF only.
 """
 
 from __future__ import annotations
@@ -18,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import io
 import math
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -48,19 +48,40 @@ TRAILER_ALLOWANCE: Final = 128
 PADDING_ALLOWANCE: Final = 4096
 
 CUSTOMER_COPY_QUALITY: Final = 85
+# A photo of at least this many pixels is decoded at scale 1/2: the half-size frame still has the
+# 12 MP the label bounds are set for (a Code128 needs ~1.8 px per module), the scaled inverse DCT
+# saves ~8% of the decode, and every later reduction and the customer copy's chroma get 4x
+# smaller. A label whose code is not read on that frame is read again on a full-resolution
+# decode, so no label readable at full size is lost; only those photos pay for two decodes.
+HALVED_DECODE_MIN_PIXELS: Final = 48_000_000
 _EARTH_RADIUS_M: Final = 6_371_008.8
 
 
+# Called with a stage's name when it ends ("open", "decode", "reduce", "label", "metrics", "copy",
+# "fingerprint", "hashes", "checks"): the caller reads its own clock, the pipeline has none.
+StageHook = Callable[[str], None]
+
+
+def _no_hook(stage: str) -> None:
+    return None
+
+
 def verify(
-    data: bytes, expectations: Expectations, limits: PhotoLimits, *, sha256: str | None = None
+    data: bytes,
+    expectations: Expectations,
+    limits: PhotoLimits,
+    *,
+    sha256: str | None = None,
+    on_stage: StageHook | None = None,
 ) -> Verdict:
     """Check a courier's delivery photo; raise InvalidPhoto if it is not an acceptable JPEG.
 
     `sha256` is the hex digest of `data` when the caller has already computed it (the API does,
-    for the signature and idempotency): hashing 3 MB again costs ~2 ms.
+    for the signature and idempotency): hashing 3 MB again costs ~2 ms. `on_stage` is told when
+    each stage ends, so a benchmark or a metrics exporter can time them (`bench/bench_photo.py`).
     """
     try:
-        return _verify(data, expectations, limits, sha256)
+        return _verify(data, expectations, limits, sha256, on_stage or _no_hook)
     except InvalidPhoto:
         raise
     except Exception as exc:  # the contract: no other exception for any input bytes
@@ -68,31 +89,55 @@ def verify(
         raise InvalidPhoto("photo.undecodable", detail) from exc
 
 
-def _verify(data: bytes, expectations: Expectations, limits: PhotoLimits, sha256: str | None) -> Verdict:
+def _verify(
+    data: bytes, expectations: Expectations, limits: PhotoLimits, sha256: str | None, stage: StageHook
+) -> Verdict:
     image, structure = _open(data, limits)
     width, height = image.size
     exif = read_exif(image)
     if structure.exif_segments and not exif.readable:
         # Structurally sound (walk_jpeg checked it) yet Pillow cannot parse it: nothing to judge it by.
         raise InvalidPhoto("photo.bad_exif", "the EXIF segment is present but cannot be parsed")
-    planes = decode_planes(data, width, height)
-    if sha256 is None:
-        sha256 = hashlib.sha256(data).hexdigest()
+    stage("open")
+    halved = width * height >= HALVED_DECODE_MIN_PIXELS
+    planes = decode_planes(data, width, height, halved=halved)
+    stage("decode")
 
+    # Reductions are set in full-resolution pixels whatever the decode scale, so the metrics are
+    # measured at the scale their thresholds were calibrated on (1/(2 factor) of the photo).
     factor = max(1, math.ceil(max(width, height) / limits.customer_copy_max_side))
-    small_l = planes.luma.reduce(factor) if factor > 1 else planes.luma
+    if halved:  # the customer copy a little smaller than the limit: 1/(2 ceil(factor / 2))
+        small_l = planes.luma.reduce(-(-factor // 2))
+        mid_l = planes.luma.reduce(factor)
+    else:
+        small_l = planes.luma.reduce(factor) if factor > 1 else planes.luma
+        # ~1/6 of a 12 MP frame for the metrics, ~1/12 to locate the sheet.
+        mid_l = small_l.reduce(2) if min(small_l.size) >= 400 else small_l
     small_gray = np.asarray(small_l)
-    # ~1/6 of a 12 MP frame for the metrics, ~1/12 to locate the sheet.
-    mid_l = small_l.reduce(2) if min(small_l.size) >= 400 else small_l
     mid_gray = np.asarray(mid_l)
     low_gray = np.asarray(mid_l.reduce(2)) if min(mid_l.size) >= 400 else mid_gray
+    oriented_l = oriented(small_l, exif.orientation)
+    stage("reduce")
 
     label = find_label(planes.luma, small_gray, low_gray, expectations.label_code)
+    label_frame = planes.luma.size  # what the code corners are measured in
+    if halved and not any(code.text == expectations.label_code for code in label.codes):
+        # Fresh memory: the customer copy is still to be made from the half-scale planes.
+        full = decode_planes(data, width, height, fresh=True).luma
+        label = find_label(full, small_gray, low_gray, expectations.label_code)
+        label_frame = full.size
+    stage("label")
     blur = laplacian_variance(mid_gray)
     luminance = median_luminance(mid_gray)
-    oriented_l = oriented(small_l, exif.orientation)
+    stage("metrics")
     copy = encode_customer_copy(planes, oriented_l, exif.orientation, CUSTOMER_COPY_QUALITY)
-    doorstep = doorstep_fingerprint(mid_l, exif.orientation, _occluders(label, width, height))
+    stage("copy")
+    doorstep = doorstep_fingerprint(mid_l, exif.orientation, _occluders(label, *label_frame))
+    stage("fingerprint")
+    if sha256 is None:
+        sha256 = hashlib.sha256(data).hexdigest()
+    perceptual_hash, detail = dhash(oriented_l), detail_hash(oriented_l)
+    stage("hashes")
 
     distance = _distance(exif, expectations)
     shown_w, shown_h = (height, width) if swaps_axes(exif.orientation) else (width, height)
@@ -123,17 +168,19 @@ def _verify(data: bytes, expectations: Expectations, limits: PhotoLimits, sha256
         ),
         _check_exposure(luminance, limits),
     )
-    return Verdict(
+    verdict = Verdict(
         checks=checks,
         capture=capture,
         sha256=sha256,
-        perceptual_hash=dhash(oriented_l),
-        detail_hash=detail_hash(oriented_l),
+        perceptual_hash=perceptual_hash,
+        detail_hash=detail,
         label_share=label.share,
         decoded_label=matched if matched is not None else (label.codes[0].text if label.codes else None),
         customer_copy=copy,
         doorstep=doorstep,
     )
+    stage("checks")
+    return verdict
 
 
 # The label sheet and the parcel under it move and differ between deliveries: their corners are

@@ -199,6 +199,29 @@ def production_decode(width: int, height: int, subsampling: int) -> dict[str, ob
     }
 
 
+def halved_decode(width: int, height: int, subsampling: int) -> dict[str, object]:
+    """`decode.decode_planes(halved=True)` into a guard-page scratch buffer, against Pillow's own
+    libjpeg decode at scale 1/2 (`draft`)."""
+    from photo_pipeline import decode
+
+    def guarded_scratch(size: int) -> U8:
+        return guarded(1, size).reshape(size)
+
+    decode._scratch = guarded_scratch  # the child process is ours alone
+    data = pillow_jpeg(width, height, subsampling)
+    planes = decode.decode_planes(data, width, height, halved=True)
+    with Image.open(io.BytesIO(data)) as image:
+        image.draft(image.mode, (width // 2, height // 2))  # Pillow picks scale = size // requested
+        reference = np.asarray(image.convert("L"))
+    got = np.asarray(planes.luma).astype(np.int16)
+    return {
+        "luma_size": list(planes.luma.size),
+        "reference_size": [reference.shape[1], reference.shape[0]],
+        "luma_vs_pillow": float(np.abs(got - reference).mean()) if got.shape == reference.shape else None,
+        "chroma_sizes": None if planes.chroma is None else [list(p.size) for p in planes.chroma],
+    }
+
+
 def encode_suite(width: int, height: int) -> dict[str, object]:
     """Each subsampling through the binding both ways, every plane against a guard page."""
     return {SUBSAMPLING_NAMES[s]: encode_decode(width, height, s) for s in MCU_STEPS}
@@ -219,6 +242,7 @@ CASES: dict[str, Callable[..., dict[str, object]]] = {
     "decode_foreign": decode_foreign,
     "too_small": too_small,
     "production_decode": production_decode,
+    "halved_decode": halved_decode,
 }
 
 

@@ -71,6 +71,22 @@ def test_odd_sizes_decode_within_their_buffers(width: int, height: int) -> None:
             assert result["top_cb_error"] < 3.0, (name, result)
 
 
+@pytest.mark.parametrize(
+    "subsampling", [turbojpeg.SAMP_420, turbojpeg.SAMP_422, turbojpeg.SAMP_444, turbojpeg.SAMP_GRAY]
+)
+@pytest.mark.parametrize(("width", "height"), ODD_SIZES[:4])
+def test_half_scale_decode_stays_within_its_buffers(width: int, height: int, subsampling: int) -> None:
+    result = _run_guarded("halved_decode", width, height, subsampling)
+    half = [-(-width // 2), -(-height // 2)]
+    assert result["luma_size"] == half
+    assert result["reference_size"] == half  # Pillow's libjpeg at scale 1/2 agrees on the size
+    assert result["luma_vs_pillow"] is not None
+    assert float(str(result["luma_vs_pillow"])) < 1.5, result
+    if subsampling != turbojpeg.SAMP_GRAY:
+        step_x, step_y = MCU_STEPS[subsampling]
+        assert result["chroma_sizes"] == [[-(-half[0] // step_x), -(-half[1] // step_y)]] * 2
+
+
 @pytest.mark.parametrize("operation", ["encode", "decode"])
 @pytest.mark.parametrize(
     ("subsampling", "plane_index"),

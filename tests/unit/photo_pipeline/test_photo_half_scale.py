@@ -1,0 +1,64 @@
+"""Photos of 48 MP and more are decoded at scale 1/2; a label not read there is read at full size."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import replace
+from io import BytesIO
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from photo_pipeline import Expectations, PhotoLimits, verify
+from photo_pipeline.decode import decode_planes
+from photo_pipeline.label import find_label
+from tests.photo_factory import PhotoSpec, make_photo
+
+verify_module = importlib.import_module("photo_pipeline.verify")
+
+# ~2.8 px per Code128 module at full size, ~1.4 at 1/2: below what zxing-cpp reads.
+SMALL_LABEL = PhotoSpec(width=2000, height=1500, label_share=0.04, angle=3.0)
+
+
+def _summary(expectations: Expectations, limits: PhotoLimits, data: bytes) -> list[tuple[str, bool]]:
+    return [(check.code, check.passed) for check in verify(data, expectations, limits).checks]
+
+
+def test_a_label_unreadable_at_half_scale_is_read_at_full_size(
+    expectations: Expectations, limits: PhotoLimits, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = make_photo(SMALL_LABEL)
+    half = decode_planes(data, 2000, 1500, halved=True).luma
+    low = np.asarray(half.reduce(4))
+    unread = find_label(half, np.asarray(half.reduce(2)), low, expectations.label_code)
+    assert all(code.text != expectations.label_code for code in unread.codes)  # the case is real
+
+    monkeypatch.setattr(verify_module, "HALVED_DECODE_MIN_PIXELS", 1)  # halve this 3 MP photo too
+    verdict = verify(data, expectations, limits)
+    assert verdict.decoded_label == expectations.label_code
+    assert verdict.accepted, [c for c in verdict.checks if not c.passed]
+
+
+def test_half_scale_and_full_scale_give_the_same_verdict_on_48_mp(
+    expectations: Expectations, limits: PhotoLimits, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    good = make_photo(PhotoSpec(width=8000, height=6000, label_share=0.05, angle=-3.0))
+    blurred = make_photo(PhotoSpec(width=8000, height=6000, label_share=0.05, blur_radius=10.0))
+    assert verify_module.HALVED_DECODE_MIN_PIXELS <= 8000 * 6000
+    halved = [_summary(expectations, limits, good), _summary(expectations, limits, blurred)]
+    monkeypatch.setattr(verify_module, "HALVED_DECODE_MIN_PIXELS", 10**9)
+    full = [_summary(expectations, limits, good), _summary(expectations, limits, blurred)]
+    assert halved == full
+    assert all(passed for _, passed in halved[0])
+    assert ("quality.blur", False) in halved[1]
+
+
+def test_the_customer_copy_of_a_halved_photo_is_made_from_the_half_scale_frame(
+    expectations: Expectations, limits: PhotoLimits
+) -> None:
+    spec = replace(SMALL_LABEL, width=8000, height=6000, label_share=0.05)
+    verdict = verify(make_photo(spec), expectations, limits)
+    with Image.open(BytesIO(verdict.customer_copy)) as copy:
+        # The 4000x3000 frame reduced by ceil(4000 / 1600) = 3, as a 12 MP photo's copy.
+        assert copy.size == (1334, 1000)
