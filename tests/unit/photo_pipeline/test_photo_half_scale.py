@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from photo_pipeline import Expectations, PhotoLimits, verify
+from photo_pipeline import Expectations, PhotoLimits, turbojpeg, verify
 from photo_pipeline.decode import decode_planes
 from photo_pipeline.label import find_label
 from tests.photo_factory import PhotoSpec, make_photo
@@ -62,3 +62,13 @@ def test_the_customer_copy_of_a_halved_photo_is_made_from_the_half_scale_frame(
     with Image.open(BytesIO(verdict.customer_copy)) as copy:
         # The 4000x3000 frame reduced by ceil(4000 / 1600) = 3, as a 12 MP photo's copy.
         assert copy.size == (1334, 1000)
+
+
+def test_the_fallback_decoder_halves_to_the_same_frame(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = make_photo(replace(SMALL_LABEL, width=2001, height=1499))
+    turbo = decode_planes(data, 2001, 1499, halved=True, fresh=True)
+    monkeypatch.setattr(turbojpeg, "AVAILABLE", False)
+    fallback = decode_planes(data, 2001, 1499, halved=True, fresh=True)
+    assert fallback.luma.size == turbo.luma.size == (1001, 750)
+    difference = np.abs(np.asarray(fallback.luma, dtype=np.int16) - np.asarray(turbo.luma, dtype=np.int16))
+    assert float(difference.mean()) < 2.0
