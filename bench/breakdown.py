@@ -167,9 +167,10 @@ def weigh(collapsed_lines: Iterable[str], cpu_by_thread: dict[int, float], total
         stack, _, count_text = raw.rstrip("\n").rpartition(" ")
         if not stack or not count_text.isdigit():
             continue
-        # The process frame quotes the command line, which may itself hold a ";".
+        # Process frames (one per level: `serve --workers 2` samples its workers as children) quote
+        # the command line, which may itself hold a ";": the thread frame is the first that matches.
         frames = stack.split(";")
-        thread = next((m for f in frames[:4] if (m := _THREAD.match(f))), None)
+        thread = next((m for f in frames if (m := _THREAD.match(f))), None)
         category = classify(frames)
         if thread is None or category is None:
             continue

@@ -88,3 +88,14 @@ def test_each_thread_cpu_is_shared_by_its_own_samples_not_by_raw_sample_counts()
     assert found.roles["verification pool"] == pytest.approx(3.0)
     assert found.roles["event loop"] == pytest.approx(0.5)
     assert found.per_item_ms(1000)["verify"] == pytest.approx(3.0)
+
+
+def test_threads_of_worker_processes_are_found_under_their_parent() -> None:
+    # `serve --workers 2`: py-spy nests each worker's frames under the supervisor's process frame.
+    worker = 'process 42:"python -c from courier_api.cli import main; raise SystemExit(main()) serve"'
+    collapsed = [f"{PROCESS};{worker};{';'.join(VERIFY)} 10\n"]
+
+    found = weigh(collapsed, {43: 1.0}, total_s=1.0)
+
+    assert found.seconds["verify"] == pytest.approx(1.0)
+    assert found.seconds[UNATTRIBUTED] == pytest.approx(0.0)
