@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -32,7 +33,8 @@ from typing import Any
 import asyncpg
 import boto3
 
-from bench import bench_eligibility, bench_photo
+from bench import bench_eligibility, bench_photo, breakdown
+from bench.breakdown import Sampler
 from bench.stack import BenchStack, machine_cpu_seconds, tree_cpu_seconds
 from bench.uploads import Upload, prepare_drops, render_uploads
 from courier_api.auth import TokenService
@@ -260,6 +262,7 @@ def photo_uploads(
     photos: int,
     first_seed: int,
     seconds: float,
+    profile: bool = True,
 ) -> list[Upload]:
     setup = f"serve --workers {workers}"
     drops, keys = asyncio.run(prepare_drops(base_url, tokens, photos, first_seed))
@@ -297,6 +300,7 @@ def photo_uploads(
     prober = subprocess.Popen(
         [sys.executable, "-m", "bench.loadgen"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
     )
+    sampler = _upload_sampler(stack, pid, workers, profile)
     try:
         assert prober.stdin is not None
         prober.stdin.write(json.dumps(probe_job).encode())
@@ -304,7 +308,8 @@ def photo_uploads(
         cpu_server, cpu_machine = tree_cpu_seconds(pid), machine_cpu_seconds()
         cpu_pg = tree_cpu_seconds(pg_pid) if pg_pid else 0.0
         cpu_s3 = tree_cpu_seconds(s3_pid) if s3_pid else 0.0
-        result = loadgen(job)
+        with sampler or contextlib.nullcontext():
+            result = loadgen(job)
         cpu_server = tree_cpu_seconds(pid) - cpu_server
         cpu_machine = machine_cpu_seconds() - cpu_machine
         cpu_pg = (tree_cpu_seconds(pg_pid) - cpu_pg) if pg_pid else 0.0
@@ -357,6 +362,7 @@ def photo_uploads(
             f"{setup}: the upload run lasted {elapsed:.1f} s (all {len(outcomes)} photos sent), "
             "shorter than the 30 s the throughput target asks for; `python -m bench --photos 400` runs it"
         )
+    _upload_breakdown(report, setup, sampler, cpu_server, len(accepted), verify_ms)
     probe = json.loads(probe_out)["outcomes"]
     probe_latencies = [o["latency_ms"] for o in probe]
     probe_p99 = _pct(probe_latencies, 0.99)
@@ -373,6 +379,59 @@ def photo_uploads(
         )
     )
     return [uploads[i] for i, o in enumerate(outcomes) if o["verdict"] == "accepted"]
+
+
+def _upload_sampler(stack: BenchStack, pid: int, workers: int, profile: bool) -> Sampler | None:
+    if not profile:
+        return None
+    if breakdown.py_spy() is None:
+        return None
+    return Sampler(pid, stack.logs / f"uploads-{workers}.collapsed")
+
+
+def _upload_breakdown(
+    report: Report, setup: str, sampler: Sampler | None, cpu_server_s: float, accepted: int, verify_ms: float
+) -> None:
+    """One row per category of the server's CPU per accepted upload (where the next millisecond is)."""
+    if sampler is None:
+        if breakdown.py_spy() is None:
+            report.notes.append(
+                f"{setup}: no CPU breakdown of the uploads: py-spy is not installed "
+                "(`.venv/bin/pip install py-spy`, or `scripts/venv.sh dev`, which installs it)"
+            )
+        return
+    found = sampler.breakdown(cpu_server_s)
+    if found is None or not found.samples:
+        report.notes.append(f"{setup}: py-spy recorded no samples ({sampler.out}): no CPU breakdown")
+        return
+    per_item = found.per_item_ms(accepted)
+    total = sum(per_item.values())
+    shares = ", ".join(
+        f"{name} {ms:.1f} ms ({ms / total:.0%})"
+        for name, ms in sorted(per_item.items(), key=lambda item: -item[1])
+        if ms >= 0.05
+    )
+    around = total - per_item["verify"] - per_item["door check"]
+    report.figures[f"upload_overhead_ms_{setup}"] = around
+    report.rows.append(
+        Row(
+            scenario="where the upload's server CPU goes (py-spy samples x thread CPU)",
+            setup=setup,
+            result=f"{total:.0f} ms CPU/accepted, {around:.1f} ms around verify and the door check",
+            compared=shares
+            + "; by thread (exact): "
+            + ", ".join(f"{name} {cpu * 1000 / max(1, accepted):.1f} ms" for name, cpu in found.roles.items())
+            + (
+                # verify inside the server (sharing cores and caches with the loop and the door
+                # comparisons) is dearer than verify alone: the ratio target includes that premium.
+                f"; overhead = {around / verify_ms:.2f}x verify, verify in the server "
+                f"= {per_item['verify'] / verify_ms:.2f}x verify alone"
+                if math.isfinite(verify_ms)
+                else ""
+            ),
+        )
+    )
+    report.notes.append(f"{setup}: the upload run's collapsed stacks (per thread): {sampler.out}")
 
 
 def delivery_read(
@@ -535,6 +594,7 @@ def configuration(
                         args.photos,
                         first_seed,
                         args.upload_seconds,
+                        profile=not args.no_profile,
                     )
                 ),
             )
@@ -552,6 +612,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds per HTTP scenario")
     parser.add_argument("--upload-seconds", type=float, default=30.0, help="upper bound of each upload run")
     parser.add_argument("--workers", default="1,2", help="server processes to compare, comma-separated")
+    parser.add_argument(
+        "--no-profile",
+        action="store_true",
+        help="no py-spy sampling of the upload run (no CPU breakdown; py-spy takes CPU on a small machine)",
+    )
     parser.add_argument("--skip-pure", action="store_true", help="only the HTTP scenarios")
     parser.add_argument(
         "--env",

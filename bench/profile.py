@@ -56,6 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--photos", type=int, default=24)
     parser.add_argument("--env", action="append", default=[], help="KEY=VALUE for the server")
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--rate", type=int, default=200, help="samples per second")
+    parser.add_argument(
+        "--native", action="store_true", help="py-spy --native: C frames too (uvloop, asyncpg's protocol)"
+    )
     parser.add_argument("--no-spy", action="store_true", help="measure CPU only, no sampling")
     args = parser.parse_args(argv)
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
@@ -109,13 +113,15 @@ def main(argv: list[str] | None = None) -> int:
                         "--pid",
                         str(process.pid),
                         "--subprocesses",
-                        "--nonblocking",
+                        # py-spy reads C stacks only from a paused process: --native pauses it per sample.
+                        *([] if args.native else ["--nonblocking"]),
                         "--format",
                         "raw",
                         "--rate",
-                        "200",
+                        str(args.rate),
                         "--output",
                         str(out),
+                        *(["--native"] if args.native else []),
                     ],
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
