@@ -21,13 +21,23 @@ check, in numpy/scipy, on a 512-px copy of the displayed frame.
 A doorstep matches another when at least MATCH_MIN_INLIERS corners agree: on the generator,
 another day at the same door agreed on 32 or more, a neighbour's door of the same model on at
 most 15 (bench/bench_door_identity.py). The serialised form is 7 + 20 bytes per corner (at most
-5,007 bytes). There is no coarse key: a global hash of a doorstep puts neighbours of one
+5,007 bytes).
+
+Format 2 (the first byte) is format 1's layout and method with exact arithmetic: the box sums,
+gradients and windows are integers and a grid bit is `64 * cell > total`, where format 1 used
+float32 integral images that round once a running total passes 2^24 (the lower right of the
+frame) and float means. The two agree on all but a few of a photo's weakest corners and bits (a
+photo's format-1 and format-2 fingerprints agree on ~245 of 250 corners), both are read, and
+stored format-1 fingerprints decide against new ones as they did against each other
+(`tests.doorstep_format1` keeps format 1's code for that test and the bench). Format 2 costs a
+quarter of format 1 (~2.5 ms against ~10 ms for a 12 MP photo). There is no coarse key: a global hash of a doorstep puts neighbours of one
 building, which share a door model, in the same bucket exactly where it matters; candidates
 are found by the building's geo cell, the address and a time window instead.
 """
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Sequence
 from typing import Final
@@ -43,13 +53,18 @@ __all__ = [
     "DoorMatch",
     "Occluder",
     "compare_doorsteps",
+    "compare_with_many",
     "doorstep_fingerprint",
 ]
 
 F32 = npt.NDArray[np.float32]
 U64 = npt.NDArray[np.uint64]
+I32 = npt.NDArray[np.int32]
 
-DOORSTEP_FORMAT: Final = 1  # first byte of the serialised fingerprint
+DOORSTEP_FORMAT: Final = 2  # first byte of the serialised fingerprint
+# Format 1 (until 2026-11) has the same layout and meaning, computed with float32 integral images
+# that round in the lower right of the frame; stored ones still compare (see the module docstring).
+READABLE_FORMATS: Final = frozenset({1, 2})
 WORK_SIDE: Final = 512  # longest side of the image the corners are found on
 MAX_POINTS: Final = 250
 _BORDER: Final = 17  # the 4-px grid reaches 16 px from its corner
@@ -91,11 +106,15 @@ def doorstep_fingerprint(stored: Image.Image, orientation: int, occluders: Seque
     gray = stored if stored.mode == "L" else stored.convert("L")
     factor = WORK_SIDE / max(gray.size)
     size = (max(1, round(gray.width * factor)), max(1, round(gray.height * factor)))
-    work = np.asarray(gray.resize(size, Image.Resampling.BOX, reducing_gap=2.0), dtype=np.float32)
-    points = _corners(work, occluders)
-    bits = _grids(work, points)
-    # To the displayed frame: coordinates and grids turned as the EXIF orientation says.
+    work = np.asarray(gray.resize(size, Image.Resampling.BOX, reducing_gap=2.0), dtype=np.int32)
     height, width = work.shape
+    if min(height, width) > 2 * _BORDER:
+        sums3 = _box_sums(work, 3)
+        points = _corners(sums3, occluders)
+        bits = _grids(sums3, _box_sums(work, 5), points)
+    else:  # too small to hold a corner with its grids
+        points, bits = np.zeros((0, 2), dtype=np.float32), np.zeros((0, 2, 8, 8), dtype=np.bool_)
+    # To the displayed frame: coordinates and grids turned as the EXIF orientation says.
     points, bits, (width, height) = _orient(points, bits, width, height, orientation)
     head = _HEADER.pack(DOORSTEP_FORMAT, width, height, len(points))
     coords = np.clip(np.round(points * 64.0), 0, 65535).astype("<u2").tobytes()
@@ -111,7 +130,7 @@ def compare_doorsteps(first: bytes, second: bytes) -> DoorMatch:
         return best
     a_words = _pack(a_bits)
     k = PREFILTER_CORNERS
-    for orientation in (1, 6, 8, 3, 2, 4, 5, 7):  # the ones phones write first
+    for orientation in _TURN_ORDER:
         pts, bits, _ = _orient(b_pts, b_bits, b_size[0], b_size[1], orientation)
         words = _pack(bits)
         # The strongest corners first (they are stored strongest first): most candidates of a busy
@@ -126,88 +145,146 @@ def compare_doorsteps(first: bytes, second: bytes) -> DoorMatch:
     return best
 
 
+def compare_with_many(first: bytes, stored: Sequence[bytes]) -> list[DoorMatch | None]:
+    """`compare_doorsteps(first, s)` for each of `stored`, the same results; None for an unreadable one.
+
+    An upload is compared with up to 60 accepted photos of its building: its fingerprint is
+    unpacked and turned once (not once per candidate), and each candidate's eight quick looks
+    come from one distance array. A descriptor's distance to a turned one is its turned-back
+    copy's distance to the original (a permutation of the bits), so the upload's words are
+    permuted instead of every candidate's. Before the exact quick look of an orientation, a
+    count that decides it when it is short: its mutual nearest matches, for all eight at once.
+    """
+    a_pts, a_bits, _ = _unpack(first)
+    results: list[DoorMatch | None] = []
+    k = PREFILTER_CORNERS
+    # (8, n, 2): the upload's words as seen against each orientation of the other photo.
+    a_turned = _pack(
+        a_bits.reshape(len(a_bits), 128)[:, _INVERSE_TURNS].transpose(1, 0, 2).reshape(-1, 2, 8, 8)
+    )
+    a_turned = a_turned.reshape(len(_TURN_ORDER), len(a_bits), 2)
+    for data in stored:
+        try:
+            b_pts, b_bits, b_size = _unpack(data)
+        except ValueError:
+            results.append(None)
+            continue
+        best = DoorMatch(matched=False, score=0, orientation=1)
+        if len(a_pts) < MATCH_MIN_INLIERS or len(b_pts) < MATCH_MIN_INLIERS:
+            results.append(best)
+            continue
+        b_words = _pack(b_bits)
+        quick = _distances_turned(a_turned[:, :k], b_words[:k])  # (8, k, k)
+        mutual = _mutual_counts(quick)
+        for turn, orientation in enumerate(_TURN_ORDER):
+            if mutual[turn] < PREFILTER_MIN:  # what `_agreeing_at` would find first, for all eight at once
+                continue
+            pts = _orient_points(b_pts, b_size[0], b_size[1], orientation)
+            if _agreeing_at(a_pts[:k], pts[:k], quick[turn], need=PREFILTER_MIN) < PREFILTER_MIN:
+                continue
+            score = _agreeing_at(a_pts, pts, _distances(a_turned[turn], b_words))
+            if score > best.score:
+                best = DoorMatch(matched=score >= MATCH_MIN_INLIERS, score=score, orientation=orientation)
+                if best.matched:
+                    break
+        results.append(best)
+    return results
+
+
 # --- corners and descriptors -------------------------------------------------------------------
 
 
-def _corners(work: F32, occluders: Sequence[Occluder]) -> F32:
+def _corners(sums3: I32, occluders: Sequence[Occluder]) -> F32:
     """Harris corners, strongest first, away from the border and the occluders; (n, 2) x, y.
 
-    Plain numpy: central differences on the box-reduced image (the reduction is the smoothing)
-    and box windows from an integral image. scipy's Gaussian and Sobel filters cost ~2 ms each
-    at this size, six of them would be most of the budget.
+    Central differences of the 3x3 box sums (the box is the smoothing: sensor noise and JPEG
+    blocks out of the gradients) and 5x5 box windows of their products, in exact integers (a
+    gradient is at most 6 * 255 * 3, 25 products stay below 2^31); only the response is a float.
+    Everything is computed for the inside only: a corner is at least _BORDER px from the edge
+    (its grids reach that far), so its 7x7 maximum, 5x5 windows and gradients never reach the
+    edge, and separable sums of shifted slices need no padding. (Format 1 did the same maths
+    with padded float32 integral images: ~6x the time, and rounding in the lower right.)
+    `sums3` is `_box_sums(work, 3)`: its [y, x] is the window centred on (y + 1, x + 1).
     """
-    smooth = _box(work, 3)  # sensor noise and JPEG blocks out of the gradients
-    gx = np.zeros_like(work)
-    gy = np.zeros_like(work)
-    gx[:, 1:-1] = smooth[:, 2:] - smooth[:, :-2]
-    gy[1:-1, :] = smooth[2:, :] - smooth[:-2, :]
-    sxx = _box(gx * gx, 5)
-    syy = _box(gy * gy, 5)
-    sxy = _box(gx * gy, 5)
-    response = sxx * syy - sxy * sxy - 0.05 * (sxx + syy) ** 2
-    peaks = (response >= _max_around(response, _NMS)) & (response > 0)
-    height, width = work.shape
-    peaks[:_BORDER] = peaks[-_BORDER:] = False
-    peaks[:, :_BORDER] = peaks[:, -_BORDER:] = False
+    height, width = sums3.shape[0] + 2, sums3.shape[1] + 2
+    # Rows and columns [lo, size - lo) of the frame: the gradients the 5x5 windows of the
+    # response on [_BORDER - _NMS, size - _BORDER + _NMS) read.
+    lo = _BORDER - _NMS - 2
+    rows, cols = slice(lo - 1, height - lo - 1), slice(lo - 1, width - lo - 1)
+    gx = sums3[rows, lo : width - lo] - sums3[rows, lo - 2 : width - lo - 2]
+    gy = sums3[lo : height - lo, cols] - sums3[lo - 2 : height - lo - 2, cols]
+    # In place where it can be: each fresh array of this size is fresh pages, which cost more
+    # than the arithmetic on them.
+    products = np.empty((3, *gx.shape), dtype=np.int32)
+    np.multiply(gx, gx, out=products[0])
+    np.multiply(gy, gy, out=products[1])
+    np.multiply(gx, gy, out=products[2])
+    sxx, syy, sxy = _box_sums(products, 5).astype(np.float32)
+    # sxx * syy - sxy * sxy - 0.05 * (sxx + syy) ** 2, the same roundings in the same order
+    response = sxx * syy
+    response -= np.multiply(sxy, sxy, out=sxy)
+    trace = np.add(sxx, syy, out=sxx)
+    trace *= trace
+    trace *= np.float32(0.05)
+    response -= trace
+    inner = response[_NMS:-_NMS, _NMS:-_NMS]  # the frame's [_BORDER, size - _BORDER)
+    peaks = (inner >= _max_around(response, _NMS)) & (inner > 0)
     for box in occluders:
-        y0, y1 = int(box.top * height), int(np.ceil(box.bottom * height))
-        x0, x1 = int(box.left * width), int(np.ceil(box.right * width))
+        y0, y1 = int(box.top * height) - _BORDER, int(np.ceil(box.bottom * height)) - _BORDER
+        x0, x1 = int(box.left * width) - _BORDER, int(np.ceil(box.right * width)) - _BORDER
         peaks[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)] = False
     ys, xs = np.nonzero(peaks)
-    strength = response[ys, xs]
+    strength = inner[ys, xs]
     order = np.argsort(-strength, kind="stable")[:MAX_POINTS]
     # Far weaker corners are sensor noise on a plain wall.
     if len(order) and strength[order[0]] > 0:
         order = order[strength[order] > strength[order[0]] * _WEAK]
-    return np.stack([xs[order], ys[order]], axis=1).astype(np.float32)
+    return (np.stack([xs[order], ys[order]], axis=1) + _BORDER).astype(np.float32)
 
 
-def _box(image: F32, size: int) -> F32:
-    """Mean over a size x size window (odd size) around each pixel, edges repeated."""
-    r = size // 2
-    padded = np.pad(image, ((r + 1, r), (r + 1, r)), mode="edge")
-    padded[0, :] = 0.0
-    padded[:, 0] = 0.0
-    integral = padded.cumsum(axis=0, dtype=np.float32).cumsum(axis=1, dtype=np.float32)
-    h, w = image.shape
-    total = (
-        integral[size:, size:][:h, :w]
-        - integral[:-size, size:][:h, :w]
-        - integral[size:, :-size][:h, :w]
-        + integral[:-size, :-size][:h, :w]
-    )
-    mean: F32 = total / np.float32(size * size)
-    return mean
-
-
-def _max_around(image: F32, radius: int) -> F32:
-    """The maximum over a (2 radius + 1)^2 window, by shifted slices."""
-    rows = image.copy()
-    for shift in range(1, radius + 1):
-        np.maximum(rows[:-shift], image[shift:], out=rows[:-shift])
-        np.maximum(rows[shift:], image[:-shift], out=rows[shift:])
-    out = rows.copy()
-    for shift in range(1, radius + 1):
-        np.maximum(out[:, :-shift], rows[:, shift:], out=out[:, :-shift])
-        np.maximum(out[:, shift:], rows[:, :-shift], out=out[:, shift:])
+def _box_sums(image: I32, size: int) -> I32:
+    """Sums over the size x size windows that fit in the last two axes (no padding): size - 1 fewer each way."""
+    half = image[..., : 1 - size, :] + image[..., 1 : 2 - size or None, :]  # rows, then columns
+    for shift in range(2, size):
+        half += image[..., shift : shift + 1 - size or None, :]
+    out = half[..., : 1 - size] + half[..., 1 : 2 - size or None]
+    for shift in range(2, size):
+        out += half[..., shift : shift + 1 - size or None]
     return out
 
 
-_OFFSETS: Final = np.arange(8, dtype=np.float32) - 3.5
+def _max_around(image: F32, radius: int) -> F32:
+    """The maximum over each (2 radius + 1)^2 window that fits in `image` (2 radius fewer each way)."""
+    rows = image[: -2 * radius].copy()
+    for shift in range(1, 2 * radius + 1):
+        np.maximum(rows, image[shift : shift - 2 * radius or None], out=rows)
+    out = rows[:, : -2 * radius].copy()
+    for shift in range(1, 2 * radius + 1):
+        np.maximum(out, rows[:, shift : shift - 2 * radius or None], out=out)
+    return out
 
 
-def _grids(work: F32, points: F32) -> npt.NDArray[np.bool_]:
-    """(n, 2, 8, 8) bits: each cell of two grids brighter than its grid's mean."""
+_OFFSETS: Final = np.arange(8, dtype=np.intp) * 2 - 7  # cell centres in half cells: -7, -5, ..., 7
+
+
+def _grids(sums3: I32, sums5: I32, points: F32) -> npt.NDArray[np.bool_]:
+    """(n, 2) 8x8 grids of bits: each cell brighter than its grid's mean.
+
+    A cell is the box sum of an odd window centred on its sample point (3 and 5 px for the 2- and
+    4-px cells; a point's grids stay inside the frame, see _BORDER). Compared as 64 * sum > the
+    grid's total, in integers: no rounding decides a bit.
+    """
     out = np.zeros((len(points), 2, 8, 8), dtype=np.bool_)
     if not len(points):
         return out
-    for index, cell in enumerate((2, 4)):
-        # An odd window centred on the cell's sample point: 3 and 5 px for 2- and 4-px cells.
-        means = _box(work, cell + 1)
-        ys = np.clip(np.round(points[:, 1, None] + _OFFSETS[None, :] * cell), 0, work.shape[0] - 1)
-        xs = np.clip(np.round(points[:, 0, None] + _OFFSETS[None, :] * cell), 0, work.shape[1] - 1)
-        values = means[ys.astype(np.intp)[:, :, None], xs.astype(np.intp)[:, None, :]]
-        out[:, index] = values > values.mean(axis=(1, 2), keepdims=True)
+    px = points[:, 0].astype(np.intp)
+    py = points[:, 1].astype(np.intp)
+    for index, (cell, sums) in enumerate(((2, sums3), (4, sums5))):
+        r = (cell + 1) // 2  # `sums` [y, x] is the window centred on (y + r, x + r)
+        ys = np.clip(py[:, None] + _OFFSETS[None, :] * cell // 2 - r, 0, sums.shape[0] - 1)
+        xs = np.clip(px[:, None] + _OFFSETS[None, :] * cell // 2 - r, 0, sums.shape[1] - 1)
+        values = sums[ys[:, :, None], xs[:, None, :]].astype(np.int64)
+        out[:, index] = values * 64 > values.sum(axis=(1, 2), keepdims=True)
     return out
 
 
@@ -223,6 +300,42 @@ def _distances(a: U64, b: U64) -> npt.NDArray[np.uint8]:
     first: npt.NDArray[np.uint8] = np.bitwise_count(a[:, None, 0] ^ b[None, :, 0])
     first += np.bitwise_count(a[:, None, 1] ^ b[None, :, 1])
     return first
+
+
+def _distances_turned(turned: U64, b: U64) -> npt.NDArray[np.uint8]:
+    """(t, n, m) distances of (t, n, 2) words to (m, 2) words."""
+    first: npt.NDArray[np.uint8] = np.bitwise_count(turned[:, :, None, 0] ^ b[None, None, :, 0])
+    first += np.bitwise_count(turned[:, :, None, 1] ^ b[None, None, :, 1])
+    return first
+
+
+def _mutual_counts(d: npt.NDArray[np.uint8]) -> npt.NDArray[np.intp]:
+    """(t,) the mutual nearest matches within _MATCH_BITS of each (t, n, m) distance array, as `_agreeing_at` finds them."""
+    best_b = d.argmin(axis=2)  # (t, n)
+    best_a = d.argmin(axis=1)  # (t, m)
+    rows = np.arange(d.shape[1])
+    back = np.take_along_axis(best_a, best_b, axis=1)
+    close = np.take_along_axis(d, best_b[:, :, None], axis=2)[:, :, 0] <= _MATCH_BITS
+    counts: npt.NDArray[np.intp] = ((back == rows[None, :]) & close).sum(axis=1)
+    return counts
+
+
+def _orient_points(points: F32, width: int, height: int, orientation: int) -> F32:
+    """`_orient`'s points alone (the quick looks need no turned grids)."""
+    x, y = points[:, 0], points[:, 1]
+    w, h = np.float32(width - 1), np.float32(height - 1)
+    xy = {
+        2: (w - x, y),
+        3: (w - x, h - y),
+        4: (x, h - y),
+        5: (y, x),
+        6: (h - y, x),
+        7: (h - y, w - x),
+        8: (y, w - x),
+    }
+    if orientation not in xy:
+        return points
+    return np.stack(xy[orientation], axis=1).astype(np.float32)
 
 
 def _orient(
@@ -255,7 +368,7 @@ def _unpack(data: bytes) -> tuple[F32, npt.NDArray[np.bool_], tuple[int, int]]:
     if len(data) < _HEADER.size:
         raise ValueError("not a doorstep fingerprint")
     fmt, width, height, count = _HEADER.unpack_from(data)
-    if fmt != DOORSTEP_FORMAT or len(data) != _HEADER.size + count * (_POINT.size + 16):
+    if fmt not in READABLE_FORMATS or len(data) != _HEADER.size + count * (_POINT.size + 16):
         raise ValueError("not a doorstep fingerprint of this format")
     start = _HEADER.size
     coords = np.frombuffer(data, dtype="<u2", count=count * 2, offset=start).reshape(count, 2)
@@ -267,18 +380,31 @@ def _unpack(data: bytes) -> tuple[F32, npt.NDArray[np.bool_], tuple[int, int]]:
 # --- geometric check ---------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=256)
+def _pairs(count: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """`np.triu_indices(count, k=1)`, which costs more than the geometry of a quick look."""
+    i, j = np.triu_indices(count, k=1)
+    i.flags.writeable = False
+    j.flags.writeable = False
+    return i, j
+
+
 def _agreeing(a_pts: F32, a_words: U64, b_pts: F32, b_words: U64, *, need: int = MATCH_MIN_INLIERS) -> int:
     """The most mutual-nearest matches one similarity transform maps onto each other."""
-    d = _distances(a_words, b_words)
+    return _agreeing_at(a_pts, b_pts, _distances(a_words, b_words), need=need)
+
+
+def _agreeing_at(a_pts: F32, b_pts: F32, d: npt.NDArray[np.uint8], *, need: int = MATCH_MIN_INLIERS) -> int:
+    """`_agreeing` from the descriptor distances `d` (a rows, b columns)."""
     best_b = d.argmin(axis=1)
     best_a = d.argmin(axis=0)
-    rows = np.arange(len(a_words))
+    rows = np.arange(len(a_pts))
     mutual = (best_a[best_b] == rows) & (d[rows, best_b] <= _MATCH_BITS)
     if int(mutual.sum()) < need:
         return int(mutual.sum()) // 2  # too few candidates to agree on anything
     za = a_pts[mutual, 0] + 1j * a_pts[mutual, 1]
     zb = b_pts[best_b[mutual], 0] + 1j * b_pts[best_b[mutual], 1]
-    i, j = np.triu_indices(len(za), k=1)
+    i, j = _pairs(len(za))
     with np.errstate(divide="ignore", invalid="ignore"):
         scale_rot = (za[j] - za[i]) / (zb[j] - zb[i])  # za = s * zb + t
     size = np.abs(scale_rot)
@@ -295,3 +421,20 @@ def _agreeing(a_pts: F32, a_words: U64, b_pts: F32, b_words: U64, *, need: int =
     t = za[i[plausible]] - s * zb[i[plausible]]
     residual = np.abs(s[:, None] * zb[None, :] + t[:, None] - za[None, :])
     return int((residual <= _INLIER_PX).sum(axis=1).max())
+
+
+# The orientations `compare_doorsteps` tries, the ones phones write first.
+_TURN_ORDER: Final = (1, 6, 8, 3, 2, 4, 5, 7)
+
+
+def _inverse_turns() -> npt.NDArray[np.intp]:
+    """(8, 128): for each of _TURN_ORDER, the bit permutation that undoes `_orient` on a descriptor."""
+    index = np.arange(128).reshape(1, 2, 8, 8)
+    rows = []
+    for orientation in _TURN_ORDER:
+        turned = _orient(np.zeros((1, 2), dtype=np.float32), index, 1, 1, orientation)[1]  # type: ignore[arg-type]
+        rows.append(np.argsort(turned.reshape(128)))
+    return np.stack(rows)
+
+
+_INVERSE_TURNS: Final = _inverse_turns()
