@@ -40,7 +40,7 @@ from __future__ import annotations
 import functools
 import struct
 from collections.abc import Sequence
-from typing import Final
+from typing import Final, NamedTuple
 
 import msgspec
 import numpy as np
@@ -78,7 +78,7 @@ _MAX_ROLL: Final = 0.16  # radians (~9 degrees): +-3 degrees of roll each, and a
 MATCH_MIN_INLIERS: Final = 24
 # The quick look before the full comparison: this many strongest corners of each, and this many of
 # them agreeing, or the orientation is not tried in full (see bench.bench_door_identity for the rates).
-PREFILTER_CORNERS: Final = 96
+PREFILTER_CORNERS: Final = 96  # at most 256: `_mutual` keeps an index in a byte
 PREFILTER_MIN: Final = 6
 _HEADER: Final = struct.Struct("<BHHH")  # format, width, height, points
 _POINT: Final = struct.Struct("<HH")  # x, y in 1/64 px
@@ -148,47 +148,82 @@ def compare_doorsteps(first: bytes, second: bytes) -> DoorMatch:
 def compare_with_many(first: bytes, stored: Sequence[bytes]) -> list[DoorMatch | None]:
     """`compare_doorsteps(first, s)` for each of `stored`, the same results; None for an unreadable one.
 
-    An upload is compared with up to 60 accepted photos of its building: its fingerprint is
-    unpacked and turned once (not once per candidate), and each candidate's eight quick looks
-    come from one distance array. A descriptor's distance to a turned one is its turned-back
-    copy's distance to the original (a permutation of the bits), so the upload's words are
-    permuted instead of every candidate's. Before the exact quick look of an orientation, a
-    count that decides it when it is short: its mutual nearest matches, for all eight at once.
+    An upload is compared with up to 60 accepted photos of its building, most of them other
+    doors, each in eight orientations: the work of `compare_doorsteps` is the eight quick looks,
+    each a geometric check of ~30 mutual matches. Here the upload is unpacked and turned once (a
+    descriptor's distance to a turned one is its turned-back copy's distance to the original: the
+    upload's bits are permuted, not every candidate's), each candidate's eight quick looks share
+    one distance array, and the quick looks of all candidates get their geometric check in one
+    float64 batch first (`_may_agree`), with margins either way: what it rules out the exact
+    check would rule out, what it surely passes the exact check would pass, and the few it cannot
+    tell are looked at exactly as in `compare_doorsteps`. The orientations are tried in the same
+    order and the full comparisons are the same code, so the results are its own (tested).
     """
     a_pts, a_bits, _ = _unpack(first)
-    results: list[DoorMatch | None] = []
     k = PREFILTER_CORNERS
     # (8, n, 2): the upload's words as seen against each orientation of the other photo.
     a_turned = _pack(
         a_bits.reshape(len(a_bits), 128)[:, _INVERSE_TURNS].transpose(1, 0, 2).reshape(-1, 2, 8, 8)
-    )
-    a_turned = a_turned.reshape(len(_TURN_ORDER), len(a_bits), 2)
-    for data in stored:
+    ).reshape(len(_TURN_ORDER), len(a_bits), 2)
+    results: list[DoorMatch | None] = [None] * len(stored)
+    looks: list[_Candidate] = []
+    # Reused for every candidate: a fresh array of this size is fresh pages, which cost as much as
+    # the distances themselves.
+    xor = np.empty((len(_TURN_ORDER), min(k, len(a_pts)), k), dtype=np.uint64)
+    ones = np.empty(xor.shape, dtype=np.uint8)
+    quick = np.empty(xor.shape, dtype=np.uint8)
+    for index, data in enumerate(stored):
         try:
-            b_pts, b_bits, b_size = _unpack(data)
+            b_pts, b_words, b_size = _unpack_words(data)
         except ValueError:
-            results.append(None)
             continue
-        best = DoorMatch(matched=False, score=0, orientation=1)
+        results[index] = DoorMatch(matched=False, score=0, orientation=1)
         if len(a_pts) < MATCH_MIN_INLIERS or len(b_pts) < MATCH_MIN_INLIERS:
-            results.append(best)
             continue
-        b_words = _pack(b_bits)
-        quick = _distances_turned(a_turned[:, :k], b_words[:k])  # (8, k, k)
-        mutual = _mutual_counts(quick)
+        kb = min(k, len(b_pts))
+        _distances_turned(a_turned[:, :k], b_words[:k], xor[:, :, :kb], ones[:, :, :kb], quick[:, :, :kb])
+        mutual, best_b = _mutual(quick[:, :, :kb])
+        looks.append(_Candidate(index, _turned_points(b_pts, b_size), b_words, mutual, best_b))
+    # The looser check of every quick look with enough mutual matches (fewer: `_agreeing_at` stops).
+    groups = [
+        (c, turn) for c in looks for turn in range(len(_TURN_ORDER)) if c.mutual[turn].sum() >= PREFILTER_MIN
+    ]
+    za = [a_pts[:k][c.mutual[turn]] for c, turn in groups]
+    zb = [c.points[turn][c.best_b[turn][c.mutual[turn]]] for c, turn in groups]
+    verdicts = {
+        (c.position, turn): ok
+        for (c, turn), ok in zip(groups, _may_agree(za, zb, PREFILTER_MIN), strict=True)
+    }
+    for c in looks:
+        best = DoorMatch(matched=False, score=0, orientation=1)
         for turn, orientation in enumerate(_TURN_ORDER):
-            if mutual[turn] < PREFILTER_MIN:  # what `_agreeing_at` would find first, for all eight at once
+            verdict = verdicts.get((c.position, turn), 0)
+            if not verdict:
                 continue
-            pts = _orient_points(b_pts, b_size[0], b_size[1], orientation)
-            if _agreeing_at(a_pts[:k], pts[:k], quick[turn], need=PREFILTER_MIN) < PREFILTER_MIN:
+            pts = c.points[turn]
+            distances = _distances(a_turned[turn], c.words)
+            if (
+                verdict == 1
+                and _agreeing_at(a_pts[:k], pts[:k], distances[:k, :k], need=PREFILTER_MIN) < PREFILTER_MIN
+            ):
                 continue
-            score = _agreeing_at(a_pts, pts, _distances(a_turned[turn], b_words))
+            score = _agreeing_at(a_pts, pts, distances)
             if score > best.score:
                 best = DoorMatch(matched=score >= MATCH_MIN_INLIERS, score=score, orientation=orientation)
                 if best.matched:
                     break
-        results.append(best)
+        results[c.position] = best
     return results
+
+
+class _Candidate(NamedTuple):
+    """A stored fingerprint between the batched first look and the exact ones."""
+
+    position: int  # in `stored`
+    points: F32  # (8, n, 2) in each of _TURN_ORDER
+    words: U64
+    mutual: npt.NDArray[np.bool_]  # (8, k)
+    best_b: npt.NDArray[np.intp]  # (8, k)
 
 
 # --- corners and descriptors -------------------------------------------------------------------
@@ -302,40 +337,114 @@ def _distances(a: U64, b: U64) -> npt.NDArray[np.uint8]:
     return first
 
 
-def _distances_turned(turned: U64, b: U64) -> npt.NDArray[np.uint8]:
-    """(t, n, m) distances of (t, n, 2) words to (m, 2) words."""
-    first: npt.NDArray[np.uint8] = np.bitwise_count(turned[:, :, None, 0] ^ b[None, None, :, 0])
-    first += np.bitwise_count(turned[:, :, None, 1] ^ b[None, None, :, 1])
-    return first
+def _distances_turned(
+    turned: U64, b: U64, xor: U64, ones: npt.NDArray[np.uint8], out: npt.NDArray[np.uint8]
+) -> None:
+    """`out` (t, n, m): distances of (t, n, 2) words to (m, 2) words, in the buffers given."""
+    np.bitwise_xor(turned[:, :, None, 0], b[None, None, :, 0], out=xor)
+    np.bitwise_count(xor, out=out)
+    np.bitwise_xor(turned[:, :, None, 1], b[None, None, :, 1], out=xor)
+    out += np.bitwise_count(xor, out=ones)
 
 
-def _mutual_counts(d: npt.NDArray[np.uint8]) -> npt.NDArray[np.intp]:
-    """(t,) the mutual nearest matches within _MATCH_BITS of each (t, n, m) distance array, as `_agreeing_at` finds them."""
-    best_b = d.argmin(axis=2)  # (t, n)
-    best_a = d.argmin(axis=1)  # (t, m)
-    rows = np.arange(d.shape[1])
+def _mutual(d: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.intp]]:
+    """For each (t, n, m) distance array, `_agreeing_at`'s mutual matches and each row's nearest column.
+
+    argmin over rows of 96 is slow in numpy (~50 ns a row); the minimum of distance * 256 + index
+    is the same first nearest index, from a vectorised min.
+    """
+    _, n, m = d.shape
+    keys = d.astype(np.uint16)
+    keys <<= 8
+    best_b = (np.bitwise_or(keys, np.arange(m, dtype=np.uint16)[None, None, :]).min(axis=2) & 0xFF).astype(
+        np.intp
+    )
+    best_a = (np.bitwise_or(keys, np.arange(n, dtype=np.uint16)[None, :, None]).min(axis=1) & 0xFF).astype(
+        np.intp
+    )
     back = np.take_along_axis(best_a, best_b, axis=1)
     close = np.take_along_axis(d, best_b[:, :, None], axis=2)[:, :, 0] <= _MATCH_BITS
-    counts: npt.NDArray[np.intp] = ((back == rows[None, :]) & close).sum(axis=1)
-    return counts
+    return (back == np.arange(n)[None, :]) & close, best_b
 
 
-def _orient_points(points: F32, width: int, height: int, orientation: int) -> F32:
-    """`_orient`'s points alone (the quick looks need no turned grids)."""
-    x, y = points[:, 0], points[:, 1]
-    w, h = np.float32(width - 1), np.float32(height - 1)
-    xy = {
-        2: (w - x, y),
-        3: (w - x, h - y),
-        4: (x, h - y),
-        5: (y, x),
-        6: (h - y, x),
-        7: (h - y, w - x),
-        8: (y, w - x),
-    }
-    if orientation not in xy:
-        return points
-    return np.stack(xy[orientation], axis=1).astype(np.float32)
+def _turned_points(points: F32, size: tuple[int, int]) -> F32:
+    """(8, n, 2): `_orient`'s points in each of _TURN_ORDER, to the bit.
+
+    Each coordinate is +-x or +-y plus 0, w or h: the products by 0 and +-1 and the added 0 are
+    exact, so the one rounding is `_orient`'s own (w - x is w + -x).
+    """
+    offsets = _TURN_OFFSETS[:, :, 0] * np.float32(size[0] - 1) + _TURN_OFFSETS[:, :, 1] * np.float32(
+        size[1] - 1
+    )
+    turned: F32 = np.matmul(points[None, :, :], _TURN_AXES) + offsets[:, None, :]
+    return turned
+
+
+# The looser check's margins: far above the float32 rounding of the exact check (~1e-4 px on
+# these coordinates), so whatever the exact check accepts, the looser one accepts too.
+_SLACK_PX: Final = 0.01
+_SLACK: Final = 1e-3
+
+
+def _may_agree(za: Sequence[F32], zb: Sequence[F32], need: int) -> list[int]:
+    """For each set of matched points, does `_agreeing_at`'s geometry find `need` agreeing?
+
+    0: surely not, 2: surely, 1: only the exact check can tell. The same hypotheses (every pair's
+    similarity) and counts, in float64 for all sets at once (padded with NaN, which agrees with
+    nothing), once with bounds looser by margins far above the exact check's float32 rounding (a
+    count short of `need` there is short in the exact check) and once narrower (a count of
+    `need` there is one in the exact check).
+    """
+    out = [0] * len(za)
+    # Sets of one size together (a chunk is padded to its largest), ~6,000 hypotheses a chunk:
+    # arrays of ~100 kB, below the size malloc serves from fresh pages.
+    order = sorted(range(len(za)), key=lambda g: len(za[g]))
+    start = 0
+    while start < len(order):
+        end = start + 1
+        while end < len(order) and (end + 1 - start) * len(_pairs(len(za[order[end]]))[0]) <= 6_000:
+            end += 1
+        chunk = order[start:end]
+        start = end
+        size = len(za[chunk[-1]])
+        i, j = _pairs(size)
+        count = len(chunk)
+        a = np.full((count, size), np.nan, dtype=np.complex128)
+        b = np.full((count, size), np.nan, dtype=np.complex128)
+        for row, g in enumerate(chunk):
+            pa, pb = za[g], zb[g]
+            a[row, : len(pa)] = pa[:, 0] + 1j * pa[:, 1].astype(np.float64)
+            b[row, : len(pb)] = pb[:, 0] + 1j * pb[:, 1].astype(np.float64)
+        base = b[:, j] - b[:, i]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale_rot = (a[:, j] - a[:, i]) / base
+        zoom = np.abs(scale_rot)
+        plausible = (
+            (zoom >= _SCALE_RANGE[0] - _SLACK)
+            & (zoom <= _SCALE_RANGE[1] + _SLACK)
+            & (np.abs(np.angle(scale_rot)) <= _MAX_ROLL + _SLACK)
+            & (np.abs(base) >= 20.0 - _SLACK_PX)
+        )
+        rows, hyp = np.nonzero(plausible)
+        loose = np.zeros(count, dtype=np.intp)
+        tight = np.zeros(count, dtype=np.intp)
+        if len(rows):
+            s = scale_rot[rows, hyp]
+            t = a[rows, i[hyp]] - s * b[rows, i[hyp]]
+            residual = np.abs(s[:, None] * b[rows] + t[:, None] - a[rows])
+            np.maximum.at(loose, rows, (residual <= _INLIER_PX + _SLACK_PX).sum(axis=1))
+            # The same with the bounds narrowed by the margins: what passes here passes exactly.
+            zoom, base_len = np.abs(s), np.abs(base[rows, hyp])
+            sure = (
+                (zoom >= _SCALE_RANGE[0] + _SLACK)
+                & (zoom <= _SCALE_RANGE[1] - _SLACK)
+                & (np.abs(np.angle(s)) <= _MAX_ROLL - _SLACK)
+                & (base_len >= 20.0 + _SLACK_PX)
+            )
+            np.maximum.at(tight, rows, np.where(sure, (residual <= _INLIER_PX - _SLACK_PX).sum(axis=1), 0))
+        for g, low, high in zip(chunk, (tight >= need).tolist(), (loose >= need).tolist(), strict=True):
+            out[g] = 2 if low else int(high)
+    return out
 
 
 def _orient(
@@ -364,12 +473,26 @@ def _orient(
     return np.stack(xy, axis=1).astype(np.float32), np.ascontiguousarray(g), size
 
 
-def _unpack(data: bytes) -> tuple[F32, npt.NDArray[np.bool_], tuple[int, int]]:
+def _unpack_words(data: bytes) -> tuple[F32, U64, tuple[int, int]]:
+    """`_unpack` with the grids as `_pack` words: the stored bytes are those words, big-endian."""
+    _, width, height, count = _check(data)
+    start = _HEADER.size
+    coords = np.frombuffer(data, dtype="<u2", count=count * 2, offset=start).reshape(count, 2)
+    words = np.frombuffer(data, dtype=">u8", count=count * 2, offset=start + count * _POINT.size)
+    return coords.astype(np.float32) / 64.0, words.reshape(count, 2).astype(np.uint64), (width, height)
+
+
+def _check(data: bytes) -> tuple[int, int, int, int]:
     if len(data) < _HEADER.size:
         raise ValueError("not a doorstep fingerprint")
     fmt, width, height, count = _HEADER.unpack_from(data)
     if fmt not in READABLE_FORMATS or len(data) != _HEADER.size + count * (_POINT.size + 16):
         raise ValueError("not a doorstep fingerprint of this format")
+    return fmt, width, height, count
+
+
+def _unpack(data: bytes) -> tuple[F32, npt.NDArray[np.bool_], tuple[int, int]]:
+    _, width, height, count = _check(data)
     start = _HEADER.size
     coords = np.frombuffer(data, dtype="<u2", count=count * 2, offset=start).reshape(count, 2)
     packed = np.frombuffer(data, dtype=np.uint8, count=count * 16, offset=start + count * _POINT.size)
@@ -438,3 +561,28 @@ def _inverse_turns() -> npt.NDArray[np.intp]:
 
 
 _INVERSE_TURNS: Final = _inverse_turns()
+
+
+def _turn_tables() -> tuple[F32, F32]:
+    """(8, 2, 2) axes and (8, 2, 2) offsets (in w, h) of `_orient` for each of _TURN_ORDER."""
+    axes = np.zeros((len(_TURN_ORDER), 2, 2), dtype=np.float32)
+    offsets = np.zeros((len(_TURN_ORDER), 2, 2), dtype=np.float32)
+    # orientation: (x' from (x, y), its offset in (w, h)), (y' ..., ...)
+    table = {
+        1: (((1, 0), (0, 0)), ((0, 1), (0, 0))),
+        2: (((-1, 0), (1, 0)), ((0, 1), (0, 0))),
+        3: (((-1, 0), (1, 0)), ((0, -1), (0, 1))),
+        4: (((1, 0), (0, 0)), ((0, -1), (0, 1))),
+        5: (((0, 1), (0, 0)), ((1, 0), (0, 0))),
+        6: (((0, -1), (0, 1)), ((1, 0), (0, 0))),
+        7: (((0, -1), (0, 1)), ((-1, 0), (1, 0))),
+        8: (((0, 1), (0, 0)), ((-1, 0), (1, 0))),
+    }
+    for turn, orientation in enumerate(_TURN_ORDER):
+        for out, (axis, offset) in enumerate(table[orientation]):
+            axes[turn, :, out] = axis  # points @ axes: column `out` is x' or y'
+            offsets[turn, out] = offset
+    return axes, offsets
+
+
+_TURN_AXES, _TURN_OFFSETS = _turn_tables()

@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 from PIL import Image
-from scipy.ndimage import maximum_filter
+from scipy.ndimage import maximum_filter  # type: ignore[import-untyped]
 
 from photo_pipeline import Expectations, PhotoLimits, doorstep, verify
 from photo_pipeline.doorstep import (
@@ -141,11 +141,13 @@ def test_stored_format_1_fingerprints_compare_with_format_2_as_they_did_with_eac
 def test_comparing_with_many_gives_each_pairwise_result_and_none_for_an_unreadable_one(
     deliveries: dict[tuple[int, int], bytes],
 ) -> None:
-    stored = [*deliveries.values(), b"\x09not a fingerprint"]
+    blank = bytes([2]) + (512).to_bytes(2, "little") + (384).to_bytes(2, "little") + (0).to_bytes(2, "little")
+    stored = [*deliveries.values(), blank, b"\x09not a fingerprint"]
     for upload in deliveries.values():
         results = compare_with_many(upload, stored)
-        assert results[:-1] == [compare_doorsteps(upload, fingerprint) for fingerprint in deliveries.values()]
+        assert results[:-1] == [compare_doorsteps(upload, fingerprint) for fingerprint in stored[:-1]]
         assert results[-1] is None
+    assert compare_with_many(blank, stored[:-1]) == [compare_doorsteps(blank, s) for s in stored[:-1]]
 
 
 def _exact_fingerprint(stored: Image.Image, orientation: int, occluders: tuple[Occluder, ...]) -> bytes:
@@ -157,12 +159,13 @@ def _exact_fingerprint(stored: Image.Image, orientation: int, occluders: tuple[O
         padded[0, :] = padded[:, 0] = 0
         total = padded.cumsum(axis=0).cumsum(axis=1)
         h, w = image.shape
-        return (
+        sums: npt.NDArray[np.int64] = (
             total[size:, size:][:h, :w]
             - total[:-size, size:][:h, :w]
             - total[size:, :-size][:h, :w]
             + total[:-size, :-size][:h, :w]
         )
+        return sums
 
     factor = doorstep.WORK_SIDE / max(stored.size)
     size = (round(stored.width * factor), round(stored.height * factor))
