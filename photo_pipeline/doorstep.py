@@ -60,6 +60,7 @@ __all__ = [
 F32 = npt.NDArray[np.float32]
 U64 = npt.NDArray[np.uint64]
 I32 = npt.NDArray[np.int32]
+C128 = npt.NDArray[np.complex128]
 
 DOORSTEP_FORMAT: Final = 2  # first byte of the serialised fingerprint
 # Format 1 (until 2026-11) has the same layout and meaning, computed with float32 integral images
@@ -183,21 +184,24 @@ def compare_with_many(first: bytes, stored: Sequence[bytes]) -> list[DoorMatch |
         kb = min(k, len(b_pts))
         _distances_turned(a_turned[:, :k], b_words[:k], xor[:, :, :kb], ones[:, :, :kb], quick[:, :, :kb])
         mutual, best_b = _mutual(quick[:, :, :kb])
-        looks.append(_Candidate(index, _turned_points(b_pts, b_size), b_words, mutual, best_b))
-    # The looser check of every quick look with enough mutual matches (fewer: `_agreeing_at` stops).
-    groups = [
-        (c, turn) for c in looks for turn in range(len(_TURN_ORDER)) if c.mutual[turn].sum() >= PREFILTER_MIN
-    ]
-    za = [a_pts[:k][c.mutual[turn]] for c, turn in groups]
-    zb = [c.points[turn][c.best_b[turn][c.mutual[turn]]] for c, turn in groups]
-    verdicts = {
-        (c.position, turn): ok
-        for (c, turn), ok in zip(groups, _may_agree(za, zb, PREFILTER_MIN), strict=True)
-    }
-    for c in looks:
+        points = _turned_points(b_pts, b_size)
+        nearest = np.take_along_axis(points, best_b[:, :, None], axis=1).astype(np.float64)  # (8, k, 2)
+        looks.append(_Candidate(index, points, b_words, mutual, nearest[..., 0] + 1j * nearest[..., 1]))
+    # The batched check of every quick look with enough mutual matches (fewer: `_agreeing_at` stops).
+    verdicts = np.zeros((len(looks), len(_TURN_ORDER)), dtype=np.intp)
+    if looks:
+        mutual = np.concatenate([c.mutual for c in looks])  # (candidates * 8, k)
+        turned_b = np.concatenate([c.matched_points for c in looks])
+        a_complex = a_pts[:k, 0] + 1j * a_pts[:k, 1].astype(np.float64)
+        worth = mutual.sum(axis=1) >= PREFILTER_MIN
+        flat = verdicts.reshape(-1)
+        flat[worth] = _may_agree(
+            np.broadcast_to(a_complex, mutual.shape)[worth], turned_b[worth], mutual[worth], PREFILTER_MIN
+        )
+    for n, c in enumerate(looks):
         best = DoorMatch(matched=False, score=0, orientation=1)
         for turn, orientation in enumerate(_TURN_ORDER):
-            verdict = verdicts.get((c.position, turn), 0)
+            verdict = verdicts[n, turn]
             if not verdict:
                 continue
             pts = c.points[turn]
@@ -222,8 +226,8 @@ class _Candidate(NamedTuple):
     position: int  # in `stored`
     points: F32  # (8, n, 2) in each of _TURN_ORDER
     words: U64
-    mutual: npt.NDArray[np.bool_]  # (8, k)
-    best_b: npt.NDArray[np.intp]  # (8, k)
+    mutual: npt.NDArray[np.bool_]  # (8, k) of the upload's strongest corners
+    matched_points: C128  # (8, k): the nearest descriptor's point, as x + iy
 
 
 # --- corners and descriptors -------------------------------------------------------------------
@@ -386,50 +390,55 @@ _SLACK_PX: Final = 0.01
 _SLACK: Final = 1e-3
 
 
-def _may_agree(za: Sequence[F32], zb: Sequence[F32], need: int) -> list[int]:
-    """For each set of matched points, does `_agreeing_at`'s geometry find `need` agreeing?
+def _may_agree(za: C128, zb: C128, matched: npt.NDArray[np.bool_], need: int) -> npt.NDArray[np.intp]:
+    """For each row's matched points (za[g][matched[g]] with zb[g][...]), does `_agreeing_at` find `need` agreeing?
 
     0: surely not, 2: surely, 1: only the exact check can tell. The same hypotheses (every pair's
-    similarity) and counts, in float64 for all sets at once (padded with NaN, which agrees with
+    similarity) and counts, in float64 for all rows at once (padded with NaN, which agrees with
     nothing), once with bounds looser by margins far above the exact check's float32 rounding (a
     count short of `need` there is short in the exact check) and once narrower (a count of
     `need` there is one in the exact check).
     """
-    out = [0] * len(za)
-    # Sets of one size together (a chunk is padded to its largest), ~6,000 hypotheses a chunk:
-    # arrays of ~100 kB, below the size malloc serves from fresh pages.
-    order = sorted(range(len(za)), key=lambda g: len(za[g]))
+    out = np.zeros(len(za), dtype=np.intp)
+    sizes = matched.sum(axis=1)
+    # Each row's matched points first (their order does not change a count), the rows by size so
+    # that a chunk is padded little; ~6,000 hypotheses a chunk, arrays of ~100 kB (below the size
+    # malloc serves from fresh pages).
+    first = np.argsort(~matched, axis=1, kind="stable")
+    za = np.where(matched, za, np.nan)
+    zb = np.where(matched, zb, np.nan)
+    order = np.argsort(sizes, kind="stable").tolist()
     start = 0
     while start < len(order):
         end = start + 1
-        while end < len(order) and (end + 1 - start) * len(_pairs(len(za[order[end]]))[0]) <= 6_000:
+        while end < len(order) and (end + 1 - start) * len(_pairs(int(sizes[order[end]]))[0]) <= 6_000:
             end += 1
-        chunk = order[start:end]
+        chunk = np.array(order[start:end])
         start = end
-        size = len(za[chunk[-1]])
+        size = int(sizes[chunk[-1]])
         i, j = _pairs(size)
         count = len(chunk)
-        a = np.full((count, size), np.nan, dtype=np.complex128)
-        b = np.full((count, size), np.nan, dtype=np.complex128)
-        for row, g in enumerate(chunk):
-            pa, pb = za[g], zb[g]
-            a[row, : len(pa)] = pa[:, 0] + 1j * pa[:, 1].astype(np.float64)
-            b[row, : len(pb)] = pb[:, 0] + 1j * pb[:, 1].astype(np.float64)
+        a = np.take_along_axis(za[chunk], first[chunk, :size], axis=1)
+        b = np.take_along_axis(zb[chunk], first[chunk, :size], axis=1)
         base = b[:, j] - b[:, i]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scale_rot = (a[:, j] - a[:, i]) / base
-        zoom = np.abs(scale_rot)
+        span = a[:, j] - a[:, i]
+        # The similarity span / base without dividing: its zoom from squared lengths, its roll
+        # from span * conj(base), whose angle is the same (no arctan2, no square root).
+        base2 = base.real * base.real + base.imag * base.imag
+        span2 = span.real * span.real + span.imag * span.imag
+        turn = span * base.conj()
         plausible = (
-            (zoom >= _SCALE_RANGE[0] - _SLACK)
-            & (zoom <= _SCALE_RANGE[1] + _SLACK)
-            & (np.abs(np.angle(scale_rot)) <= _MAX_ROLL + _SLACK)
-            & (np.abs(base) >= 20.0 - _SLACK_PX)
+            (base2 >= (20.0 - _SLACK_PX) ** 2)
+            & (span2 >= (_SCALE_RANGE[0] - _SLACK) ** 2 * base2)
+            & (span2 <= (_SCALE_RANGE[1] + _SLACK) ** 2 * base2)
+            & (turn.real > 0.0)
+            & (np.abs(turn.imag) <= np.tan(_MAX_ROLL + _SLACK) * turn.real)
         )
         rows, hyp = np.nonzero(plausible)
         loose = np.zeros(count, dtype=np.intp)
         tight = np.zeros(count, dtype=np.intp)
         if len(rows):
-            s = scale_rot[rows, hyp]
+            s = span[rows, hyp] / base[rows, hyp]
             t = a[rows, i[hyp]] - s * b[rows, i[hyp]]
             residual = np.abs(s[:, None] * b[rows] + t[:, None] - a[rows])
             np.maximum.at(loose, rows, (residual <= _INLIER_PX + _SLACK_PX).sum(axis=1))
@@ -442,8 +451,7 @@ def _may_agree(za: Sequence[F32], zb: Sequence[F32], need: int) -> list[int]:
                 & (base_len >= 20.0 + _SLACK_PX)
             )
             np.maximum.at(tight, rows, np.where(sure, (residual <= _INLIER_PX - _SLACK_PX).sum(axis=1), 0))
-        for g, low, high in zip(chunk, (tight >= need).tolist(), (loose >= need).tolist(), strict=True):
-            out[g] = 2 if low else int(high)
+        out[chunk] = np.where(tight >= need, 2, loose >= need)
     return out
 
 
