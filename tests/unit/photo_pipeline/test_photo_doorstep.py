@@ -157,7 +157,8 @@ def test_comparing_with_many_gives_each_pairwise_result_and_none_for_an_unreadab
         assert results[:-1] == [compare_doorsteps(upload, fingerprint) for fingerprint in stored[:-1]]
         assert results[-1] is None
     [match] = compare_with_many(deliveries[(0, 0)], [_strongest(deliveries[(0, 0)], 60)])
-    assert match is not None and match.matched
+    assert match is not None
+    assert match.matched
 
 
 def _exact_fingerprint(stored: Image.Image, orientation: int, occluders: tuple[Occluder, ...]) -> bytes:
