@@ -35,9 +35,9 @@ Severity = Literal["blocking", "advisory"]
 # new tenant's door is not held against an old address for ever.
 DOOR_WINDOW: Final = timedelta(days=180)
 # The candidate bound, stated: at most this many accepted photos are compared per upload. A
-# stored photo of another door costs ~0.5 ms of CPU in `compare_with_many` (each of eight orientations
+# stored photo of another door costs ~0.4 ms of CPU in `compare_with_many` (each of eight orientations
 # looked at with the strongest corners first, all candidates' first looks in one batch; a match ~2 ms;
-# `python -m bench.bench_door_identity` prints it), so the accepting transaction spends ~30 ms in
+# `python -m bench.bench_door_identity` prints it), so the accepting transaction spends ~25 ms in
 # comparisons at a busy address, in a worker thread. The newest
 # photos of this address, then the newest of other addresses in the address's own map cell (the
 # same building), then its eight neighbours.
