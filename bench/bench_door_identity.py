@@ -14,10 +14,17 @@ and its `Verdict.doorstep` is compared with `compare_doorsteps`. Rows:
 - evasions: an accepted photo edited (Orientation tag, 10% crop, quality 70, 3 degrees rotation,
   30% brightness) against the original;
 - `door.unfamiliar`: a new photo against an address's 2 earlier photos, none matching.
+
+First it prints the CPU costs (`time.thread_time`, best and median of repeats), as ratios to a
+baseline measured in the same run: the fingerprint of a 12 MP photo (format 2 against format 1's
+code, `tests.doorstep_format1`), a comparison with another door and with the same door, and an
+upload against a batch of 60 stored photos of other doors (`compare_with_many`, the door
+verdict's call, against 60 pairwise `compare_doorsteps`).
 """
 
 from __future__ import annotations
 
+import io
 import itertools
 import os
 import platform
@@ -25,14 +32,22 @@ import statistics
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import numpy as np
+from PIL import Image
 
 from infra.devstack.doorstep_photo import default_expectations
 from photo_pipeline import PhotoLimits, verify
-from photo_pipeline.doorstep import MATCH_MIN_INLIERS, compare_doorsteps
-from tests.doorstep_factory import EVASIONS, Doorstep, evade, random_shot, shoot
+from photo_pipeline.doorstep import (
+    MATCH_MIN_INLIERS,
+    compare_doorsteps,
+    compare_with_many,
+    doorstep_fingerprint,
+)
+from tests.doorstep_factory import EVASIONS, Doorstep, Shot, evade, random_shot, shoot
+from tests.doorstep_format1 import format1_fingerprint
 
 N_BUILDINGS = 20
 DOORS = 3
@@ -100,10 +115,7 @@ def run(buildings: int = N_BUILDINGS, seed: int = 1) -> dict[str, object]:
         for k in range(DAYS)
     ]
     sample = next(iter(prints.values()))
-    started = time.thread_time()
-    for b, d in doors[:20]:
-        compare_doorsteps(prints[(b, d, 0)], prints[(b, (d + 1) % DOORS, 0)])
-    compare_ms = (time.thread_time() - started) * 1000.0 / min(20, len(doors))
+    costs = _costs(prints, doors)
     return {
         "photos": len(prints),
         "labels_read": labels_read,
@@ -114,12 +126,61 @@ def run(buildings: int = N_BUILDINGS, seed: int = 1) -> dict[str, object]:
         "unfamiliar_other": unfamiliar_other,
         "blocked": blocked,
         "bytes": len(sample),
-        "compare_ms": compare_ms,
+        **costs,
     }
+
+
+def _best(work: Callable[[], object], repeats: int) -> tuple[float, float]:
+    """Best and median CPU ms of `repeats` runs (`time.thread_time`: the other engineers' load aside)."""
+    times = []
+    for _ in range(repeats):
+        started = time.thread_time()
+        work()
+        times.append((time.thread_time() - started) * 1000.0)
+    return min(times), statistics.median(times)
+
+
+def _costs(prints: dict[Key, bytes], doors: list[tuple[int, int]]) -> dict[str, tuple[float, float]]:
+    """CPU ms: the fingerprint of a 12 MP photo (format 2, and format 1 as the baseline), comparisons."""
+    photo = shoot(Doorstep(building=4242, door=0, width=4000, height=3000), Shot(seed=3))
+    mid_l = Image.open(io.BytesIO(photo)).convert("L").reduce(6)  # what `verify` hands it: ~667x500
+    costs = {
+        "fingerprint_ms": _best(lambda: doorstep_fingerprint(mid_l, 1, ()), 30),
+        "fingerprint_format1_ms": _best(lambda: format1_fingerprint(mid_l, 1, ()), 10),
+    }
+    # Per candidate: the neighbour's door (other days), the same door another day, and an upload
+    # against 60 stored photos of other doors, one call against 60 pairwise calls.
+    pairs = [
+        (prints[(b, d, 0)], prints[(b, (d + 1) % DOORS, k)]) for b, d in doors[:15] for k in range(DAYS)
+    ][:60]
+    same = [(prints[(b, d, 0)], prints[(b, d, 1)]) for b, d in doors[:20]]
+    costs["other_door_ms"] = _per(_best(lambda: [compare_doorsteps(x, y) for x, y in pairs], 3), len(pairs))
+    costs["same_door_ms"] = _per(_best(lambda: [compare_doorsteps(x, y) for x, y in same], 3), len(same))
+    # The building's neighbours first, then other buildings' doors: never the upload's own door.
+    upload = prints[(0, 0, 0)]
+    stored = [prints[(b, d, k)] for b, d in doors if (b, d) != (0, 0) for k in range(DAYS)][:60]
+    costs["batch_ms"] = _per(_best(lambda: compare_with_many(upload, stored), 5), len(stored))
+    costs["batch_pairwise_ms"] = _per(
+        _best(lambda: [compare_doorsteps(upload, y) for y in stored], 5), len(stored)
+    )
+    return costs
+
+
+def _per(best_median: tuple[float, float], count: int) -> tuple[float, float]:
+    return best_median[0] / count, best_median[1] / count
 
 
 def _rate(flags: list[bool]) -> str:
     return f"{sum(flags)}/{len(flags)} ({sum(flags) / len(flags):.1%})"
+
+
+def _ms(result: dict[str, object], key: str) -> str:
+    cost: tuple[float, float] = result[key]  # type: ignore[assignment]
+    return f"{cost[0]:.2f} / {cost[1]:.2f}"
+
+
+def _ratio(result: dict[str, object], key: str, baseline: str) -> str:
+    return f"{result[key][0] / result[baseline][0]:.2f}x"  # type: ignore[index]
 
 
 def _table(result: dict[str, object]) -> str:
@@ -131,8 +192,18 @@ def _table(result: dict[str, object]) -> str:
         f"Machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {result['photos']} photos 2000x1500 "
         f"({result['labels_read']} labels read), match at >= {threshold} agreeing corners; "
-        f"fingerprint {result['bytes']} bytes, a comparison ~{float(str(result['compare_ms'])):.1f} ms CPU "
-        "(no match: all 8 orientations tried)",
+        f"fingerprint {result['bytes']} bytes",
+        "",
+        "| CPU cost (best / median of repeats, `time.thread_time`) | ms | vs baseline |",
+        "|---|---:|---:|",
+        f"| fingerprint, 12 MP photo (its 667x500 luminance) | {_ms(result, 'fingerprint_ms')} "
+        f"| {_ratio(result, 'fingerprint_ms', 'fingerprint_format1_ms')} of format 1's code |",
+        f"| fingerprint, format 1's code (baseline) | {_ms(result, 'fingerprint_format1_ms')} | |",
+        f"| comparison, another door (no match: all 8 orientations tried) | {_ms(result, 'other_door_ms')} | |",
+        f"| comparison, the same door another day | {_ms(result, 'same_door_ms')} | |",
+        f"| per candidate, an upload against (up to) 60 stored photos of other doors, `compare_with_many` | {_ms(result, 'batch_ms')} "
+        f"| {_ratio(result, 'batch_ms', 'batch_pairwise_ms')} of 60 pairwise calls |",
+        f"| per candidate, the same ones by pairwise `compare_doorsteps` (baseline) | {_ms(result, 'batch_pairwise_ms')} | |",
         "",
         "| measure | target | result |",
         "|---|---|---:|",

@@ -27,7 +27,7 @@ from infra.addresses import address_key, cells_around, geo_cell
 from infra.repositories import UnitOfWork
 from infra.repositories.capture import DoorCandidate
 from infra.repositories.orders import OrderRecord
-from photo_pipeline import compare_doorsteps
+from photo_pipeline.doorstep import compare_with_many
 
 Severity = Literal["blocking", "advisory"]
 
@@ -35,9 +35,10 @@ Severity = Literal["blocking", "advisory"]
 # new tenant's door is not held against an old address for ever.
 DOOR_WINDOW: Final = timedelta(days=180)
 # The candidate bound, stated: at most this many accepted photos are compared per upload. A
-# non-matching comparison costs ~1 ms of CPU (`compare_doorsteps` looks at each of eight orientations
-# with its strongest corners first; a match ~2 ms; `python -m bench.bench_door_identity` prints it),
-# so the accepting transaction spends at most ~60 ms in comparisons, in a worker thread. The newest
+# stored photo of another door costs ~0.4 ms of CPU in `compare_with_many` (each of eight orientations
+# looked at with the strongest corners first, all candidates' first looks in one batch; a match ~2 ms;
+# `python -m bench.bench_door_identity` prints it), so the accepting transaction spends ~25 ms in
+# comparisons at a busy address, in a worker thread. The newest
 # photos of this address, then the newest of other addresses in the address's own map cell (the
 # same building), then its eight neighbours.
 SAME_ADDRESS_MAX: Final = 12
@@ -147,17 +148,14 @@ def lock_cells(order: OrderRecord) -> list[int]:
 
 
 def _compare_all(fingerprint: bytes, candidates: Sequence[DoorCandidate]) -> list[ComparedPhoto]:
-    compared = []
-    for candidate in candidates:
-        try:
-            match = compare_doorsteps(fingerprint, candidate.doorstep)
-        except ValueError:  # a fingerprint of another format: it cannot speak for or against
-            continue
-        compared.append(
-            ComparedPhoto(
-                order_id=candidate.order_id,
-                address_key=candidate.address_key or address_key(candidate.address),
-                matched=match.matched,
-            )
+    # One call for all candidates: the upload's fingerprint is unpacked and turned once.
+    matches = compare_with_many(fingerprint, [candidate.doorstep for candidate in candidates])
+    return [
+        ComparedPhoto(
+            order_id=candidate.order_id,
+            address_key=candidate.address_key or address_key(candidate.address),
+            matched=match.matched,
         )
-    return compared
+        for candidate, match in zip(candidates, matches, strict=True)
+        if match is not None  # a fingerprint of another format: it cannot speak for or against
+    ]
