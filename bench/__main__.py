@@ -352,9 +352,10 @@ def photo_uploads(
             compared=f"server {per_photo:.0f} ms CPU/accepted = {_times_verify(per_photo, verify_ms)}; "
             f"PostgreSQL {cpu_pg * 1000 / max(1, len(accepted)):.0f} ms, moto S3 {s3_ms:.0f} ms; machine {cores_busy:.1f} cores busy, {others:.1f} by other processes; "
             f"client {result['cpu_s'] * 1000 / max(1, len(outcomes)):.1f} ms CPU/upload",
-            target=">= 12/s for 30 s, p99 < 2 s, CPU <= 1.3x verify",
-            met=f"rate {_yes(rate >= 12 and elapsed >= 30)}, p99 {_yes(p99 < 2000)}, "
-            + (f"CPU {_yes(per_photo <= 1.3 * verify_ms)}" if math.isfinite(verify_ms) else "CPU n/a"),
+            # Issue #16's targets (the rate is #4's, which they tighten).
+            target=">= 12/s for 30 s, p99 <= 1 s, CPU <= 1.15x verify",
+            met=f"rate {_yes(rate >= 12 and elapsed >= 30)}, p99 {_yes(p99 <= 1000)}, "
+            + (f"CPU {_yes(per_photo <= 1.15 * verify_ms)}" if math.isfinite(verify_ms) else "CPU n/a"),
         )
     )
     if elapsed < 30:
