@@ -196,6 +196,11 @@ async def test_a_door_drop_moves_the_counters_of_both_workers(
     assert moved("courier_photo_verdicts_total", verdict="rejected") == 1
     assert moved("courier_photo_failed_checks_total", code="provenance.signature") == 1
     assert moved("courier_photo_verification_seconds_count") == 2
+    # Where verification spends, per stage, for the next person looking for a lever.
+    for stage in ("open", "decode", "reduce", "label", "metrics", "copy", "fingerprint", "hashes", "checks"):
+        assert moved("courier_photo_verification_stage_cpu_seconds_count", stage=stage) == 2, stage
+    decode_cpu = moved("courier_photo_verification_stage_cpu_seconds_sum", stage="decode")
+    assert 0 < decode_cpu < moved("courier_photo_verification_seconds_sum")
     assert moved("courier_http_request_duration_seconds_count", **uploads) == 2
     assert moved("courier_http_request_duration_seconds_bucket", le="+Inf", **uploads) == 2
     opened = {"method": "POST", "route": "/v1/deliveries/{order_id}/capture-sessions", "status": "201"}
