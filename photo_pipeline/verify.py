@@ -51,7 +51,7 @@ CUSTOMER_COPY_QUALITY: Final = 85
 # A photo of at least this many pixels is decoded at scale 1/2: the half-size frame still has the
 # 12 MP the label bounds are set for (a Code128 needs ~1.8 px per module), the scaled inverse DCT
 # saves ~8% of the decode, and every later reduction and the customer copy's chroma get 4x
-# smaller. A label whose code is not read on that frame is read again on a full-resolution
+# smaller. A sheet seen whose code is not read on that frame is read again on a full-resolution
 # decode, so no label readable at full size is lost; only those photos pay for two decodes.
 HALVED_DECODE_MIN_PIXELS: Final = 48_000_000
 _EARTH_RADIUS_M: Final = 6_371_008.8
@@ -121,8 +121,12 @@ def _verify(
 
     label = find_label(planes.luma, small_gray, low_gray, expectations.label_code)
     label_frame = planes.luma.size  # what the code corners are measured in
-    if halved and not any(code.text == expectations.label_code for code in label.codes):
-        # Fresh memory: the customer copy is still to be made from the half-scale planes.
+    if halved and not label.codes and label.seen_unreadable is not None:
+        # A sheet seen whose code the half-scale frame cannot resolve: read it again at full
+        # size. Only then: with no sheet seen, or a code read (a full-size read of the same sheet
+        # finds the same code), a second decode could not change the verdict, and a photo made to
+        # show no label must not cost two decodes. Fresh memory: the customer copy is still to be
+        # made from the half-scale planes.
         full = decode_planes(data, width, height, fresh=True).luma
         label = find_label(full, small_gray, low_gray, expectations.label_code)
         label_frame = full.size

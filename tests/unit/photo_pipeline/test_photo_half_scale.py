@@ -72,3 +72,42 @@ def test_the_fallback_decoder_halves_to_the_same_frame(monkeypatch: pytest.Monke
     assert fallback.luma.size == turbo.luma.size == (1001, 750)
     difference = np.abs(np.asarray(fallback.luma, dtype=np.int16) - np.asarray(turbo.luma, dtype=np.int16))
     assert float(difference.mean()) < 2.0
+
+
+def _counting_decodes(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Patch verify's decoder to record each call's `halved`; returns the record."""
+    calls: list[bool] = []
+    real = verify_module.decode_planes
+
+    def counted(data: bytes, width: int, height: int, **options: bool) -> object:
+        calls.append(bool(options.get("halved", False)))
+        return real(data, width, height, **options)
+
+    monkeypatch.setattr(verify_module, "decode_planes", counted)
+    monkeypatch.setattr(verify_module, "HALVED_DECODE_MIN_PIXELS", 1)
+    return calls
+
+
+def test_only_a_sheet_seen_but_unread_pays_for_a_second_decode(
+    expectations: Expectations, limits: PhotoLimits, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _counting_decodes(monkeypatch)
+    verify(make_photo(SMALL_LABEL), expectations, limits)
+    assert calls == [True, False]  # the small Code128 needed the full-size read
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        replace(SMALL_LABEL, include_label=False),  # nothing to read: made to cost two decodes
+        replace(SMALL_LABEL, label_share=0.12),  # read at half scale already
+        replace(SMALL_LABEL, label_share=0.12, barcode="qr", label_text="ANOTHER-ORDER-0001"),  # not ours
+    ],
+    ids=["no_label", "large_label", "another_orders_label"],
+)
+def test_a_photo_whose_label_needs_no_full_read_is_decoded_once(
+    spec: PhotoSpec, expectations: Expectations, limits: PhotoLimits, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _counting_decodes(monkeypatch)
+    verify(make_photo(spec), expectations, limits)
+    assert calls == [True]
