@@ -94,7 +94,7 @@ def _lower_priority() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), VERIFY_NICENESS)
 
 
-class _StageClock:
+class StageClock:
     """verify's `on_stage` hook: the worker thread's CPU seconds spent in each stage."""
 
     def __init__(self) -> None:
@@ -112,7 +112,7 @@ def _verify_with_stages(
 ) -> tuple[Verdict, dict[str, float]]:
     # Runs in the worker (a module-level function: a process pool pickles it by name). CPU time,
     # not wall time: a stage's share must not depend on how busy the machine was meanwhile.
-    clock = _StageClock()
+    clock = StageClock()
     verdict = verify(data, expectations, limits, sha256=sha256, on_stage=clock)
     return verdict, clock.cpu
 
