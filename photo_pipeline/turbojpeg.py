@@ -238,8 +238,8 @@ def decode_geometry(data: bytes, header: Header, *, halved: bool = False) -> tup
 
     Computed from the file's own sampling factors, not from the subsampling the header names:
     a grayscale JPEG may declare 2x2 sampling, a 4:2:2 one may be coded as 2x2 + 1x2, and the
-    library then pads the planes to those factors. At scale 1/2 the library pads the scaled
-    image the same way (turbojpeg.c: PAD(output_width, max_h_samp_factor) * h / max_h).
+    library then pads the planes to those factors. At scale 1/2 the same rule is applied to the
+    half-size image: what the library writes there is at most that (guard-page tests, both).
     """
     frame = read_frame(data)
     if (frame.width, frame.height) != (header.width, header.height):

@@ -222,6 +222,32 @@ def halved_decode(width: int, height: int, subsampling: int) -> dict[str, object
     }
 
 
+def halved_declared_2x2(width: int, height: int) -> dict[str, object]:
+    """A grayscale JPEG declaring 2x2 sampling, decoded at scale 1/2 into guard-page planes of
+    exactly `decode_geometry(halved=True)`: the library must write no more than that."""
+    from photo_pipeline import turbojpeg
+
+    source = np.full((height, width), 128, dtype=np.uint8)
+    data = turbojpeg.encode_planes(
+        [turbojpeg.padded_plane(source, turbojpeg.PlaneSize(width, height))],
+        width,
+        height,
+        turbojpeg.SAMP_GRAY,
+        90,
+    )
+    factors_at = data.index(b"\xff\xc0") + 2 + 2 + 6 + 1  # marker, length, precision/size/count, id
+    declared = data[:factors_at] + b"\x22" + data[factors_at + 1 :]
+    header = turbojpeg.decode_header(declared)
+    geometry = turbojpeg.decode_geometry(declared, header, halved=True)
+    planes = [guarded(size.height, size.width) for size in geometry]
+    turbojpeg.decode_planes(declared, header, planes, halved=True)
+    half = turbojpeg.halved_size(width, height)
+    return {
+        "geometry": [[size.width, size.height] for size in geometry],
+        "mean": float(planes[0][: half.height, : half.width].mean()),
+    }
+
+
 def encode_suite(width: int, height: int) -> dict[str, object]:
     """Each subsampling through the binding both ways, every plane against a guard page."""
     return {SUBSAMPLING_NAMES[s]: encode_decode(width, height, s) for s in MCU_STEPS}
@@ -243,6 +269,7 @@ CASES: dict[str, Callable[..., dict[str, object]]] = {
     "too_small": too_small,
     "production_decode": production_decode,
     "halved_decode": halved_decode,
+    "halved_declared_2x2": halved_declared_2x2,
 }
 
 

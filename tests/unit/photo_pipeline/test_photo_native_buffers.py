@@ -87,6 +87,17 @@ def test_half_scale_decode_stays_within_its_buffers(width: int, height: int, sub
         assert result["chroma_sizes"] == [[-(-half[0] // step_x), -(-half[1] // step_y)]] * 2
 
 
+@pytest.mark.parametrize(("width", "height"), [(7, 5), (9, 9), *ODD_SIZES[:4]])
+def test_half_scale_decode_follows_the_files_own_sampling_factors(width: int, height: int) -> None:
+    # A grayscale file declaring 2x2 sampling: the planes are sized as at full scale, padded to
+    # whole 2x2 samples of the half-size image (libjpeg-turbo 2.1 writes no more than the unpadded
+    # half there, so the size is on the safe side), and each ends at an unreadable page.
+    result = _run_guarded("halved_declared_2x2", width, height)
+    half_w, half_h = -(-width // 2), -(-height // 2)
+    assert result["geometry"] == [[half_w + half_w % 2, half_h + half_h % 2]]
+    assert abs(float(str(result["mean"])) - 128) < 2
+
+
 @pytest.mark.parametrize("operation", ["encode", "decode"])
 @pytest.mark.parametrize(
     ("subsampling", "plane_index"),
