@@ -149,7 +149,9 @@ def lock_cells(order: OrderRecord) -> list[int]:
 
 def _compare_all(fingerprint: bytes, candidates: Sequence[DoorCandidate]) -> list[ComparedPhoto]:
     # One call for all candidates: the upload's fingerprint is unpacked and turned once.
-    matches = compare_with_many(fingerprint, [candidate.doorstep for candidate in candidates])
+    matches = compare_with_many(
+        fingerprint, [candidate.doorstep for candidate in candidates], exact_scores=False
+    )
     return [
         ComparedPhoto(
             order_id=candidate.order_id,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import io
 import itertools
+import tracemalloc
 
 import numpy as np
 import numpy.typing as npt
@@ -224,3 +225,39 @@ def test_the_fingerprint_is_the_exact_arithmetic_in_every_part_of_the_frame(orie
     occluders = (Occluder(left=0.4, top=0.55, right=0.6, bottom=0.9),)
     fingerprint = doorstep.doorstep_fingerprint(photo, orientation, occluders)
     assert fingerprint[1:] == _exact_fingerprint(photo, orientation, occluders)[1:]
+
+
+def test_the_door_verdicts_comparison_decides_as_the_exact_one(
+    deliveries: dict[tuple[int, int], bytes], expectations: Expectations, limits: PhotoLimits
+) -> None:
+    # The same photo sent again with another nonce (every corner agrees), the other days, the neighbour.
+    again = verify(shoot(_HOME, random_shot(np.random.default_rng(14))), expectations, limits).doorstep
+    stored = [again, *deliveries.values()]
+    for upload in stored:
+        exact = compare_with_many(upload, stored)
+        deciding = compare_with_many(upload, stored, exact_scores=False)
+        for full, quick in zip(exact, deciding, strict=True):
+            assert full is not None
+            assert quick is not None
+            assert (quick.matched, quick.orientation) == (full.matched, full.orientation)
+            if full.matched:
+                assert MATCH_MIN_INLIERS <= quick.score <= full.score
+            else:
+                assert quick.score == full.score
+
+
+def test_comparing_two_near_identical_photos_stays_within_a_few_megabytes(
+    deliveries: dict[tuple[int, int], bytes],
+) -> None:
+    fingerprint = deliveries[(0, 0)]
+    compare_doorsteps(fingerprint, fingerprint)  # warm
+    tracemalloc.start()
+    try:
+        result = compare_doorsteps(fingerprint, fingerprint)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.matched
+    assert result.score > 200  # every corner agrees: the largest search there is
+    # Every plausible pair's residual against every match at once was ~125 MB of complex numbers.
+    assert peak < 24_000_000, peak
