@@ -114,7 +114,9 @@ def test_a_photo_whose_label_needs_no_full_read_is_decoded_once(
 
 
 def _label_checks(expectations: Expectations, limits: PhotoLimits, data: bytes) -> dict[str, bool]:
-    return {c.code: c.passed for c in verify(data, expectations, limits).checks if c.code.startswith("label.")}
+    return {
+        c.code: c.passed for c in verify(data, expectations, limits).checks if c.code.startswith("label.")
+    }
 
 
 @pytest.mark.parametrize(
