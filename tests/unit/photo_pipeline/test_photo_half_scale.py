@@ -140,3 +140,18 @@ def test_a_label_too_small_at_full_scale_is_too_small_at_half_scale(
     assert full["label.matches_order"]
     assert not full["label.too_small"]  # the case is real: the full-size path refuses it
     assert halved == full
+
+
+def test_a_progressive_photo_is_decoded_once_at_full_size(
+    expectations: Expectations, limits: PhotoLimits, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each scan of a progressive file is one more pass of the decoder over every block, at 1/2
+    # as at full scale: 85 scans of a 48 MP frame in a 0.7 MB file cost ~1.1 s a decode. A
+    # sheet seen but unread made it two decodes (2.5 s, against ~0.15 s for an honest photo).
+    with Image.open(BytesIO(make_photo(SMALL_LABEL))) as image:
+        out = BytesIO()
+        image.save(out, "JPEG", quality=95, progressive=True, exif=image.info["exif"])
+    calls = _counting_decodes(monkeypatch)
+    verdict = verify(out.getvalue(), expectations, limits)
+    assert verdict.decoded_label == expectations.label_code
+    assert calls == [False]
