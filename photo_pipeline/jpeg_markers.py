@@ -55,6 +55,7 @@ class JpegStructure(msgspec.Struct, frozen=True, kw_only=True):
     adobe_app14: bool
     end: int  # offset just after the EOI marker
     trailing: bytes  # everything after `end`
+    scans: int  # start-of-scan segments: one per pass of a progressive file, at most MAX_SCANS
 
 
 def walk_jpeg(data: bytes) -> JpegStructure:
@@ -85,6 +86,7 @@ def walk_jpeg(data: bytes) -> JpegStructure:
                 adobe_app14=adobe,
                 end=pos,
                 trailing=data[pos:],
+                scans=scans,
             )
         if marker in _STANDALONE:
             continue

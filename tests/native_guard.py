@@ -15,6 +15,7 @@ import ctypes
 import functools
 import io
 import json
+import math
 import mmap
 import sys
 from collections.abc import Callable
@@ -248,6 +249,73 @@ def halved_declared_2x2(width: int, height: int) -> dict[str, object]:
     }
 
 
+def dc_only_jpeg(width: int, height: int, factors: tuple[tuple[int, int], ...]) -> bytes:
+    """A baseline JPEG of flat grey (every block DC 0, no AC) with the SOF sampling factors given.
+
+    Written by hand, bit by bit, so that any factors libjpeg accepts can be tried (4:1:1,
+    4:2:2 coded as 2x2 + 1x2, 4:4:4 coded as 1x3 everywhere...): encoders write only the standard
+    ones. With one Huffman table for every component each block is the same six bits ("00" DC
+    category 0, "1010" end of block), so only the number of blocks depends on the factors.
+    """
+    dc = bytes([0, 1, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0]) + bytes(range(12))  # Annex K luma DC
+    ac_bits = bytes([0, 2, 1, 3, 3, 2, 4, 3, 5, 5, 4, 4, 0, 0, 1, 0x7D])
+    ac_values = bytes(
+        [0x01, 0x02, 0x03, 0x00, 0x04, 0x11, 0x05, 0x12, 0x21, 0x31, 0x41, 0x06]
+    )  # EOB (0x00) coded 1010
+    ac_values += bytes(162 - len(ac_values))  # the rest of the table's symbols, never used
+    count = len(factors)
+    max_h, max_v = max(h for h, _ in factors), max(v for _, v in factors)
+    if count == 1:  # a single component's scan is not interleaved: its own blocks, no MCU padding
+        h, v = factors[0]
+        columns, rows = math.ceil(width * h / max_h), math.ceil(height * v / max_v)
+        blocks = math.ceil(columns / 8) * math.ceil(rows / 8)
+    else:
+        blocks = -(-width // (8 * max_h)) * -(-height // (8 * max_v)) * sum(h * v for h, v in factors)
+    bits = "001010" * blocks
+    bits += "1" * (-len(bits) % 8)
+    scan = bytes(int(bits[i : i + 8], 2) for i in range(0, len(bits), 8)).replace(b"\xff", b"\xff\x00")
+
+    def segment(marker: int, payload: bytes) -> bytes:
+        return bytes([0xFF, marker]) + (len(payload) + 2).to_bytes(2, "big") + payload
+
+    frame = bytes([8]) + height.to_bytes(2, "big") + width.to_bytes(2, "big") + bytes([count])
+    frame += b"".join(bytes([i + 1, (h << 4) | v, 0]) for i, (h, v) in enumerate(factors))
+    return (
+        b"\xff\xd8"
+        + segment(0xDB, bytes(1) + bytes([1] * 64))
+        + segment(0xC0, frame)
+        + segment(0xC4, b"\x00" + dc)
+        + segment(0xC4, b"\x10" + ac_bits + ac_values)
+        + segment(0xDA, bytes([count]) + b"".join(bytes([i + 1, 0]) for i in range(count)) + b"\x00\x3f\x00")
+        + scan
+        + b"\xff\xd9"
+    )
+
+
+def halved_crafted_factors(factors: str, width: int, height: int) -> dict[str, object]:
+    """`dc_only_jpeg` with `factors` ("2x2,1x2,1x2"), decoded at scale 1/2 and at full scale into
+    guard-page planes of exactly `decode_geometry`, and by `decode.decode_planes(halved=True)`
+    into a guard-page scratch buffer."""
+    from photo_pipeline import decode, turbojpeg
+
+    def guarded_scratch(size: int) -> U8:
+        return guarded(1, size).reshape(size)
+
+    decode._scratch = guarded_scratch  # the child process is ours alone
+    parsed = tuple((int(h), int(v)) for h, v in (f.split("x") for f in factors.split(",")))
+    data = dc_only_jpeg(width, height, parsed)
+    header = turbojpeg.decode_header(data)
+    means = []
+    for halved in (True, False):
+        geometry = turbojpeg.decode_geometry(data, header, halved=halved)
+        planes = [guarded(size.height, size.width) for size in geometry]
+        turbojpeg.decode_planes(data, header, planes, halved=halved)
+        size = turbojpeg.halved_size(width, height) if halved else turbojpeg.PlaneSize(width, height)
+        means.append(float(planes[0][: size.height, : size.width].mean()))
+    luma = decode.decode_planes(data, width, height, halved=True).luma
+    return {"subsampling": header.subsampling, "means": means, "luma_size": list(luma.size)}
+
+
 def encode_suite(width: int, height: int) -> dict[str, object]:
     """Each subsampling through the binding both ways, every plane against a guard page."""
     return {SUBSAMPLING_NAMES[s]: encode_decode(width, height, s) for s in MCU_STEPS}
@@ -270,6 +338,7 @@ CASES: dict[str, Callable[..., dict[str, object]]] = {
     "production_decode": production_decode,
     "halved_decode": halved_decode,
     "halved_declared_2x2": halved_declared_2x2,
+    "halved_crafted_factors": halved_crafted_factors,
 }
 
 

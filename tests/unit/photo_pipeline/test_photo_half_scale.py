@@ -111,3 +111,47 @@ def test_a_photo_whose_label_needs_no_full_read_is_decoded_once(
     calls = _counting_decodes(monkeypatch)
     verify(make_photo(spec), expectations, limits)
     assert calls == [True]
+
+
+def _label_checks(expectations: Expectations, limits: PhotoLimits, data: bytes) -> dict[str, bool]:
+    return {
+        c.code: c.passed for c in verify(data, expectations, limits).checks if c.code.startswith("label.")
+    }
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        # 0.8% and 1.2% of the frame, below the 2% minimum: measured so at full size, while the
+        # half-scale frame (its sheet measured 1/6 of the photo, not 1/5) could only estimate the
+        # sheet, and an estimate refuses nothing (its upper bound is 4x the estimate).
+        PhotoSpec(width=8000, height=6000, label_share=0.008, angle=-3.0, seed=0),
+        PhotoSpec(width=8000, height=6000, label_share=0.012, angle=-1.0, seed=1),
+    ],
+    ids=["0.8%", "1.2%"],
+)
+def test_a_label_too_small_at_full_scale_is_too_small_at_half_scale(
+    spec: PhotoSpec, expectations: Expectations, limits: PhotoLimits, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = make_photo(spec)
+    halved = _label_checks(expectations, limits, data)
+    monkeypatch.setattr(verify_module, "HALVED_DECODE_MIN_PIXELS", 10**9)
+    full = _label_checks(expectations, limits, data)
+    assert full["label.matches_order"]
+    assert not full["label.too_small"]  # the case is real: the full-size path refuses it
+    assert halved == full
+
+
+def test_a_progressive_photo_is_decoded_once_at_full_size(
+    expectations: Expectations, limits: PhotoLimits, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each scan of a progressive file is one more pass of the decoder over every block, at 1/2
+    # as at full scale: 85 scans of a 48 MP frame in a 0.7 MB file cost ~1.1 s a decode. A
+    # sheet seen but unread made it two decodes (2.5 s, against ~0.15 s for an honest photo).
+    with Image.open(BytesIO(make_photo(SMALL_LABEL))) as image:
+        out = BytesIO()
+        image.save(out, "JPEG", quality=95, progressive=True, exif=image.info["exif"])
+    calls = _counting_decodes(monkeypatch)
+    verdict = verify(out.getvalue(), expectations, limits)
+    assert verdict.decoded_label == expectations.label_code
+    assert calls == [False]

@@ -144,3 +144,28 @@ def test_a_header_that_disagrees_with_the_frame_is_refused() -> None:
 
 def _flat(width: int, height: int) -> npt.NDArray[np.uint8]:
     return np.full((height, width), 128, dtype=np.uint8)
+
+
+# Sampling factors libjpeg accepts under a subsampling TurboJPEG names, beyond what encoders write:
+# 4:1:1 and 4:4:0 as standard, 4:2:2 and 4:4:0 coded on a 2x2 luma, 4:4:4 with every component
+# 1x2, 2x1, 1x3 or 3x1 (a factor of 3 is where turbojpeg.c's PAD rounds oddly), grayscale 4x4.
+CRAFTED_FACTORS = [
+    "4x1,1x1,1x1",
+    "1x2,1x1,1x1",
+    "2x2,1x2,1x2",
+    "2x2,2x1,2x1",
+    "1x2,1x2,1x2",
+    "2x1,2x1,2x1",
+    "1x3,1x3,1x3",
+    "3x1,3x1,3x1",
+    "3x3",
+    "4x4",
+]
+
+
+@pytest.mark.parametrize("factors", CRAFTED_FACTORS)
+def test_half_scale_decode_of_unusual_sampling_factors_stays_within_its_buffers(factors: str) -> None:
+    for width, height in [(7, 5), (33, 31), (1001, 751)]:
+        result = _run_guarded("halved_crafted_factors", factors, width, height)
+        assert result["means"] == [128.0, 128.0], (factors, width, height, result)
+        assert result["luma_size"] == [-(-width // 2), -(-height // 2)]
