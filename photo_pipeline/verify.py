@@ -109,8 +109,15 @@ def _verify(
     # Reductions are set in full-resolution pixels whatever the decode scale, so the metrics are
     # measured at the scale their thresholds were calibrated on (1/(2 factor) of the photo).
     factor = max(1, math.ceil(max(width, height) / limits.customer_copy_max_side))
-    if halved:  # the customer copy a little smaller than the limit: 1/(2 ceil(factor / 2))
-        small_l = planes.luma.reduce(-(-factor // 2))
+    if halved:
+        # The same frames as from a full decode: 1/factor of the photo (a 2.5x box for an odd
+        # factor), on which the sheet is measured and the copy made, and 1/(2 factor).
+        small_size = (-(-width // factor), -(-height // factor))
+        small_l = (
+            planes.luma.reduce(factor // 2)
+            if factor % 2 == 0
+            else planes.luma.resize(small_size, Image.Resampling.BOX, reducing_gap=1.0)
+        )
         mid_l = planes.luma.reduce(factor)
     else:
         small_l = planes.luma.reduce(factor) if factor > 1 else planes.luma
@@ -124,23 +131,15 @@ def _verify(
 
     label = find_label(planes.luma, small_gray, low_gray, expectations.label_code)
     label_frame = planes.luma.size  # what the code corners are measured in
-    seen_only = not label.codes and label.seen_unreadable is not None
-    # The order's code read, but its sheet's edges not found: the share is an estimate, which
-    # refuses no label however small (its upper bound is 4x the estimate). Measured at full size
-    # such a sheet may well be measured, and too small: the half-scale frame must not let it pass.
-    estimated = not label.measured and any(c.text == expectations.label_code for c in label.codes)
-    if halved and (seen_only or estimated):
-        # A sheet seen whose code the half-scale frame cannot resolve, or whose size it cannot
-        # tell: read it again at full size. Only then: with no sheet seen, or a code read on a
-        # measured sheet (a full-size read of the same sheet finds the same code), a second decode
-        # could not change the verdict, and a photo made to show no label must not cost two
-        # decodes. Fresh memory: the customer copy is still to be made from the half-scale planes.
+    if halved and not label.codes and label.seen_unreadable is not None:
+        # A sheet seen whose code the half-scale frame cannot resolve: read it again at full
+        # size. Only then: with no sheet seen, or a code read (a full-size read of the same sheet
+        # finds the same code; the sheet is measured on the same 1/factor frame either way), a
+        # second decode could not change the verdict, and a photo made to show no label must not
+        # cost two decodes. Fresh memory: the customer copy is still to be made from the
+        # half-scale planes.
         full = decode_planes(data, width, height, fresh=True).luma
-        # The sheet measured where the full-size path measures it, 1/factor of the photo: the
-        # half-scale `small_gray` is 1/(2 ceil(factor / 2)), coarser for an odd factor, and the
-        # measurement's edge runs and reach are in its pixels.
-        full_small = np.asarray(full.reduce(factor)) if factor > 1 else np.asarray(full)
-        label = find_label(full, full_small, low_gray, expectations.label_code)
+        label = find_label(full, small_gray, low_gray, expectations.label_code)
         label_frame = full.size
     stage("label")
     blur = laplacian_variance(mid_gray)

@@ -54,14 +54,14 @@ def test_half_scale_and_full_scale_give_the_same_verdict_on_48_mp(
     assert ("quality.blur", False) in halved[1]
 
 
-def test_the_customer_copy_of_a_halved_photo_is_made_from_the_half_scale_frame(
+def test_the_customer_copy_of_a_halved_photo_has_the_full_decodes_size(
     expectations: Expectations, limits: PhotoLimits
 ) -> None:
     spec = replace(SMALL_LABEL, width=8000, height=6000, label_share=0.05)
     verdict = verify(make_photo(spec), expectations, limits)
     with Image.open(BytesIO(verdict.customer_copy)) as copy:
-        # The 4000x3000 frame reduced by ceil(4000 / 1600) = 3, as a 12 MP photo's copy.
-        assert copy.size == (1334, 1000)
+        # 8000 / ceil(8000 / 1600) = 1600: the 4000x3000 half frame boxed by 2.5, as a full decode reduced by 5.
+        assert copy.size == (1600, 1200)
 
 
 def test_the_fallback_decoder_halves_to_the_same_frame(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -122,9 +122,9 @@ def _label_checks(expectations: Expectations, limits: PhotoLimits, data: bytes) 
 @pytest.mark.parametrize(
     "spec",
     [
-        # 0.8% and 1.2% of the frame, below the 2% minimum: measured so at full size, while the
-        # half-scale frame (its sheet measured 1/6 of the photo, not 1/5) could only estimate the
-        # sheet, and an estimate refuses nothing (its upper bound is 4x the estimate).
+        # 0.8% and 1.2% of the frame, below the 2% minimum: measured so at full size. When the
+        # half-scale path measured the sheet on 1/6 of the photo rather than 1/5, it could only
+        # estimate it, and an estimate refuses nothing (its upper bound is 4x the estimate).
         PhotoSpec(width=8000, height=6000, label_share=0.008, angle=-3.0, seed=0),
         PhotoSpec(width=8000, height=6000, label_share=0.012, angle=-1.0, seed=1),
     ],
